@@ -1,0 +1,937 @@
+/* infopack zstd decoder: a Zstandard (RFC 8878) decompressor in plain JavaScript.
+ *
+ * Loaded as a classic script (it must work from file://, where modules and fetch do not), it
+ * defines exactly one global, InfopackZstd, with two functions:
+ *   InfopackZstd.prepareDictionary(bytes) -> dictionary object, parsed once, reusable for many frames
+ *   InfopackZstd.decompress(src, dict?)   -> Uint8Array of all frames in src, concatenated
+ * Any malformed input throws an Error whose message starts with "zstd: ".
+ *
+ * Written for speed in V8 and SpiderMonkey: 32-bit integer arithmetic, typed-array tables,
+ * no closures or allocations inside the per-symbol and per-sequence loops.
+ */
+var InfopackZstd = (function () {
+  'use strict';
+
+  var FRAME_MAGIC = 0xfd2fb528;
+  var DICT_MAGIC = 0xec30a437;
+  var SKIPPABLE_MASK = 0xfffffff0;
+  var SKIPPABLE_MAGIC = 0x184d2a50;
+  var BLOCK_MAX = 131072; // 128 KiB: the format's cap on a block's decompressed size
+  // Beyond this a JS engine may refuse the allocation; content sizes above it are rejected.
+  var MAX_OUTPUT = 0x7fffffff;
+
+  function fail(message) {
+    throw new Error('zstd: ' + message);
+  }
+
+  function highBit(n) {
+    return 31 - Math.clz32(n);
+  }
+
+  function readLE32(src, pos) {
+    return (src[pos] | (src[pos + 1] << 8) | (src[pos + 2] << 16) | (src[pos + 3] << 24)) >>> 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Code tables (RFC 8878 section 3.1.1.3.2.1.1): literal and match length codes map to a
+  // baseline plus a number of extra bits read from the sequence bitstream.
+
+  var LL_BASE = new Uint32Array([
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64,
+    128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
+  var LL_EXTRA = new Uint8Array([
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15, 16]);
+  var ML_BASE = new Uint32Array(53);
+  var ML_EXTRA = new Uint8Array(53);
+  (function fillMatchLengthCodes() {
+    var extra = [1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    var code;
+    for (code = 0; code < 32; code++) ML_BASE[code] = code + 3;
+    var base = 35;
+    for (code = 32; code < 53; code++) {
+      ML_BASE[code] = base;
+      ML_EXTRA[code] = extra[code - 32];
+      base += 1 << extra[code - 32];
+    }
+  })();
+  // Offset codes: the value is (1 << code) + code extra bits; both derive from the code itself.
+  var OF_BASE = new Uint32Array(32);
+  var OF_EXTRA = new Uint8Array(32);
+  (function fillOffsetCodes() {
+    for (var code = 0; code < 32; code++) {
+      OF_BASE[code] = Math.pow(2, code);
+      OF_EXTRA[code] = code;
+    }
+  })();
+
+  // Predefined distributions (RFC 8878 section 3.1.1.3.2.2).
+  var LL_DEFAULT = [4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2,
+    1, 1, 1, 1, 1, -1, -1, -1, -1];
+  var ML_DEFAULT = [1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1];
+  var OF_DEFAULT = [1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1,
+    -1, -1, -1];
+
+  // Per symbol kind: largest symbol and largest accuracy log a table description may use.
+  var LL_KIND = { name: 'literal length', maxSymbol: 35, maxLog: 9, base: LL_BASE, extra: LL_EXTRA };
+  var ML_KIND = { name: 'match length', maxSymbol: 52, maxLog: 9, base: ML_BASE, extra: ML_EXTRA };
+  var OF_KIND = { name: 'offset', maxSymbol: 31, maxLog: 8, base: OF_BASE, extra: OF_EXTRA };
+
+  // ---------------------------------------------------------------------------------------------
+  // FSE (RFC 8878 section 4.1)
+
+  /* Reads an FSE table description (section 4.1.1) at src[pos..end). Returns the normalized
+   * counts, the accuracy log and the number of bytes the description took. */
+  function readFseDescription(src, pos, end, maxSymbol, maxLog, what) {
+    var start = pos;
+    var bitPos = 0; // bits consumed from src[start]
+    function peek(n) {
+      var byte = start + (bitPos >>> 3);
+      if (byte >= end) fail(what + ' table description is truncated');
+      var word = src[byte] | (src[byte + 1] << 8) | (src[byte + 2] << 16);
+      if (byte + 1 >= end) word &= 0xff;
+      else if (byte + 2 >= end) word &= 0xffff;
+      return (word >>> (bitPos & 7)) & ((1 << n) - 1);
+    }
+    var log = peek(4) + 5;
+    bitPos += 4;
+    if (log > maxLog) fail(what + ' accuracy log ' + log + ' exceeds ' + maxLog);
+    var counts = new Int16Array(maxSymbol + 1);
+    var remaining = (1 << log) + 1;
+    var threshold = 1 << log;
+    var nbBits = log + 1;
+    var symbol = 0;
+    while (remaining > 1) {
+      if (symbol > maxSymbol) fail(what + ' table description has too many symbols');
+      var low = peek(nbBits - 1);
+      var max = 2 * threshold - 1 - remaining;
+      var value;
+      if (low < max) {
+        value = low;
+        bitPos += nbBits - 1;
+      } else {
+        value = peek(nbBits);
+        if (value >= threshold) value -= max;
+        bitPos += nbBits;
+      }
+      var count = value - 1;
+      remaining -= count < 0 ? -count : count;
+      counts[symbol++] = count;
+      if (count === 0) {
+        // A zero probability is followed by 2-bit repeat flags for further zero-probability symbols.
+        for (;;) {
+          var repeat = peek(2);
+          bitPos += 2;
+          symbol += repeat;
+          if (repeat !== 3) break;
+        }
+        if (symbol > maxSymbol + 1) fail(what + ' table description has too many symbols');
+      }
+      while (remaining < threshold) {
+        nbBits--;
+        threshold >>= 1;
+      }
+    }
+    if (remaining !== 1) fail(what + ' table description has probabilities that do not add up');
+    var size = (bitPos + 7) >>> 3;
+    if (start + size > end) fail(what + ' table description is truncated');
+    return { counts: counts, symbols: symbol, log: log, size: size };
+  }
+
+  /* A decoding table for sequence codes. For each state: the symbol's baseline and extra-bit count
+   * (looked up once here rather than per sequence), and how to reach the next state. */
+  function SeqTable(log) {
+    var size = 1 << log;
+    this.log = log;
+    this.base = new Uint32Array(size);
+    this.extra = new Uint8Array(size);
+    this.nbBits = new Uint8Array(size);
+    this.next = new Uint16Array(size);
+    this.symbol = new Uint8Array(size);
+  }
+
+  function buildFseTable(counts, symbolCount, log, kind) {
+    var size = 1 << log;
+    var table = new SeqTable(log);
+    var symbolOf = table.symbol;
+    var nextCount = new Uint16Array(symbolCount);
+    var high = size - 1;
+    var s;
+    // "Less than 1" probability symbols take one cell each at the top of the table.
+    for (s = 0; s < symbolCount; s++) {
+      if (counts[s] === -1) {
+        symbolOf[high--] = s;
+        nextCount[s] = 1;
+      }
+    }
+    var step = (size >>> 1) + (size >>> 3) + 3;
+    var mask = size - 1;
+    var pos = 0;
+    for (s = 0; s < symbolCount; s++) {
+      var c = counts[s];
+      if (c <= 0) continue;
+      nextCount[s] = c;
+      for (var i = 0; i < c; i++) {
+        symbolOf[pos] = s;
+        do pos = (pos + step) & mask; while (pos > high);
+      }
+    }
+    if (pos !== 0) fail(kind.name + ' table cannot be built from its distribution');
+    for (var state = 0; state < size; state++) {
+      var sym = symbolOf[state];
+      var n = nextCount[sym]++;
+      var bits = log - highBit(n);
+      table.nbBits[state] = bits;
+      table.next[state] = (n << bits) - size;
+      table.base[state] = kind.base[sym];
+      table.extra[state] = kind.extra[sym];
+    }
+    return table;
+  }
+
+  function rleTable(symbol, kind) {
+    if (symbol > kind.maxSymbol) fail(kind.name + ' RLE symbol ' + symbol + ' is out of range');
+    var table = new SeqTable(0);
+    table.symbol[0] = symbol;
+    table.base[0] = kind.base[symbol];
+    table.extra[0] = kind.extra[symbol];
+    return table;
+  }
+
+  function countsOf(list) {
+    return new Int16Array(list);
+  }
+
+  var LL_PREDEFINED = buildFseTable(countsOf(LL_DEFAULT), 36, 6, LL_KIND);
+  var ML_PREDEFINED = buildFseTable(countsOf(ML_DEFAULT), 53, 6, ML_KIND);
+  var OF_PREDEFINED = buildFseTable(countsOf(OF_DEFAULT), 29, 5, OF_KIND);
+
+  // ---------------------------------------------------------------------------------------------
+  // Backward bitstreams (section 4.1 / 4.2): read from the last byte towards the first; the last
+  // byte's highest set bit marks where data begins. Hot loops inline this logic; this small
+  // reader serves the cold paths (Huffman weights, initial states).
+
+  function BackReader(src, start, end, what) {
+    if (end <= start) fail(what + ' bitstream is empty');
+    var last = src[end - 1];
+    if (last === 0) fail(what + ' bitstream has no end marker');
+    this.src = src;
+    this.start = start;
+    this.pos = end - 1; // bytes before pos are not yet in acc
+    this.bits = highBit(last); // unread bits held in the low end of acc
+    this.acc = last & ((1 << this.bits) - 1);
+    this.what = what;
+  }
+  BackReader.prototype.refill = function () {
+    while (this.bits <= 24 && this.pos > this.start) {
+      this.acc = (this.acc << 8) | this.src[--this.pos];
+      this.bits += 8;
+    }
+  };
+  // Reads n (<= 24) bits; past the start of the stream it reads zeros and leaves bits negative.
+  BackReader.prototype.read = function (n) {
+    if (this.bits < n) this.refill();
+    var value;
+    if (this.bits >= n) {
+      value = (this.acc >>> (this.bits - n)) & ((1 << n) - 1);
+    } else if (this.bits > 0) {
+      value = (this.acc << (n - this.bits)) & ((1 << n) - 1);
+    } else {
+      value = 0;
+    }
+    this.bits -= n;
+    return value;
+  };
+  BackReader.prototype.overflowed = function () {
+    return this.bits < 0;
+  };
+  BackReader.prototype.finished = function () {
+    return this.bits === 0 && this.pos === this.start;
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Huffman literals (section 4.2)
+
+  /* Reads a Huffman tree description at src[pos..end). Returns {table, maxBits, size}: table[v]
+   * for the next maxBits bits v holds (symbol << 4) | code length. */
+  function readHuffmanTree(src, pos, end) {
+    if (pos >= end) fail('Huffman tree description is truncated');
+    var header = src[pos];
+    var weights = new Uint8Array(258);
+    var count; // number of weights stored; the last symbol's weight is implied
+    var size;
+    if (header >= 128) {
+      count = header - 127;
+      size = 1 + ((count + 1) >>> 1);
+      if (pos + size > end) fail('Huffman tree description is truncated');
+      for (var i = 0; i < count; i++) {
+        var byte = src[pos + 1 + (i >>> 1)];
+        weights[i] = (i & 1) === 0 ? byte >>> 4 : byte & 15;
+      }
+    } else {
+      size = 1 + header;
+      if (pos + size > end) fail('Huffman tree description is truncated');
+      count = readFseWeights(src, pos + 1, pos + size, weights);
+    }
+    return buildHuffmanTable(weights, count, size);
+  }
+
+  // Huffman weights compressed with FSE: two interleaved states share one table (section 4.2.1.2).
+  function readFseWeights(src, start, end, weights) {
+    var desc = readFseDescription(src, start, end, 255, 6, 'Huffman weight');
+    var table = buildFseTable(desc.counts, desc.symbols, desc.log, WEIGHT_KIND);
+    var reader = new BackReader(src, start + desc.size, end, 'Huffman weight');
+    var symbol = table.symbol;
+    var nbBits = table.nbBits;
+    var next = table.next;
+    var state1 = reader.read(desc.log);
+    var state2 = reader.read(desc.log);
+    if (reader.overflowed()) fail('Huffman weight bitstream is too short');
+    var count = 0;
+    for (;;) {
+      // weights has room for 255 stored weights, the implied last one and two of slack.
+      if (count > 255) fail('Huffman weights describe too many symbols');
+      weights[count++] = symbol[state1];
+      state1 = next[state1] + reader.read(nbBits[state1]);
+      if (reader.overflowed()) {
+        weights[count++] = symbol[state2];
+        break;
+      }
+      weights[count++] = symbol[state2];
+      state2 = next[state2] + reader.read(nbBits[state2]);
+      if (reader.overflowed()) {
+        weights[count++] = symbol[state1];
+        break;
+      }
+    }
+    if (count > 255) fail('Huffman weights describe too many symbols');
+    return count;
+  }
+
+  // Weight tables reuse buildFseTable; baselines do not matter there, any symbol up to 255 is fine.
+  var WEIGHT_KIND = { name: 'Huffman weight', maxSymbol: 255, maxLog: 6,
+    base: new Uint32Array(256), extra: new Uint8Array(256) };
+
+  function buildHuffmanTable(weights, count, size) {
+    var total = 0;
+    var i;
+    for (i = 0; i < count; i++) {
+      var w = weights[i];
+      if (w > 11) fail('Huffman weight ' + w + ' is too large');
+      if (w > 0) total += 1 << (w - 1);
+    }
+    if (total === 0) fail('Huffman tree has no symbols');
+    var maxBits = highBit(total) + 1;
+    if (maxBits > 11) fail('Huffman codes are longer than 11 bits');
+    var rest = (1 << maxBits) - total;
+    if ((rest & (rest - 1)) !== 0) fail('Huffman weights do not form a complete tree');
+    weights[count] = highBit(rest) + 1;
+    var symbols = count + 1;
+    // Codes are assigned by increasing weight, then by symbol: each weight-w symbol owns
+    // 2^(w-1) consecutive cells of the table.
+    var rankStart = new Uint32Array(13);
+    for (i = 0; i < symbols; i++) if (weights[i] > 0) rankStart[weights[i] + 1] += 1 << (weights[i] - 1);
+    for (i = 2; i < 13; i++) rankStart[i] += rankStart[i - 1];
+    var table = new Uint16Array(1 << maxBits);
+    for (i = 0; i < symbols; i++) {
+      var weight = weights[i];
+      if (weight === 0) continue;
+      var cells = 1 << (weight - 1);
+      var entry = (i << 4) | (maxBits + 1 - weight);
+      var at = rankStart[weight];
+      table.fill(entry, at, at + cells);
+      rankStart[weight] = at + cells;
+    }
+    return { table: table, maxBits: maxBits, size: size };
+  }
+
+  /* Decodes one Huffman stream src[start..end) into out[op..opEnd). */
+  function decodeHuffmanStream(src, start, end, out, op, opEnd, huf) {
+    if (end <= start) fail('Huffman stream is empty');
+    var table = huf.table;
+    var maxBits = huf.maxBits;
+    var mask = (1 << maxBits) - 1;
+    var last = src[end - 1];
+    if (last === 0) fail('Huffman stream has no end marker');
+    var pos = end - 1;
+    var bits = highBit(last);
+    var acc = last;
+    var entry;
+    while (op < opEnd) {
+      if (bits < maxBits) {
+        while (bits <= 24 && pos > start) {
+          acc = (acc << 8) | src[--pos];
+          bits += 8;
+        }
+        if (bits < maxBits) {
+          // The stream's first bits: pad the lookup with zeros, as the encoder did.
+          entry = table[(acc << (maxBits - bits)) & mask];
+          if ((entry & 15) > bits) fail('Huffman stream is corrupted (read past its start)');
+          out[op++] = entry >>> 4;
+          bits -= entry & 15;
+          continue;
+        }
+      }
+      entry = table[(acc >>> (bits - maxBits)) & mask];
+      out[op++] = entry >>> 4;
+      bits -= entry & 15;
+    }
+    if (bits !== 0 || pos !== start) fail('Huffman stream is corrupted (wrong length)');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Decoding state shared by the blocks of one frame.
+
+  function FrameState(dict) {
+    this.huf = null;
+    this.llTable = null;
+    this.ofTable = null;
+    this.mlTable = null;
+    this.rep0 = 1;
+    this.rep1 = 4;
+    this.rep2 = 8;
+    if (dict) {
+      this.huf = dict.huf;
+      this.llTable = dict.llTable;
+      this.ofTable = dict.ofTable;
+      this.mlTable = dict.mlTable;
+      this.rep0 = dict.reps[0];
+      this.rep1 = dict.reps[1];
+      this.rep2 = dict.reps[2];
+    }
+    // Where this block's literals are: either a scratch buffer or, for raw literals, the input.
+    this.litBuf = null;
+    this.litPos = 0;
+    this.litEnd = 0;
+  }
+
+  var literalScratch = new Uint8Array(BLOCK_MAX);
+
+  /* Literals section (section 3.1.1.3.1). Returns the position just after it. */
+  function readLiterals(src, pos, end, state) {
+    var b0 = src[pos];
+    var type = b0 & 3;
+    var sizeFormat = (b0 >>> 2) & 3;
+    var regen, compressed, headerSize, streams;
+    if (type < 2) {
+      if ((sizeFormat & 1) === 0) {
+        headerSize = 1;
+        regen = b0 >>> 3;
+      } else if (sizeFormat === 1) {
+        headerSize = 2;
+        if (pos + 2 > end) fail('literals header is truncated');
+        regen = (b0 >>> 4) | (src[pos + 1] << 4);
+      } else {
+        headerSize = 3;
+        if (pos + 3 > end) fail('literals header is truncated');
+        regen = (b0 >>> 4) | (src[pos + 1] << 4) | (src[pos + 2] << 12);
+      }
+      if (regen > BLOCK_MAX) fail('literals section is larger than a block');
+      pos += headerSize;
+      if (type === 0) {
+        if (pos + regen > end) fail('raw literals are truncated');
+        state.litBuf = src;
+        state.litPos = pos;
+        state.litEnd = pos + regen;
+        return pos + regen;
+      }
+      if (pos + 1 > end) fail('RLE literals are truncated');
+      literalScratch.fill(src[pos], 0, regen);
+      state.litBuf = literalScratch;
+      state.litPos = 0;
+      state.litEnd = regen;
+      return pos + 1;
+    }
+    // Huffman-coded literals, with a new tree (type 2) or the previous one (type 3, treeless).
+    if (sizeFormat < 2) {
+      headerSize = 3;
+      if (pos + 3 > end) fail('literals header is truncated');
+      var v3 = b0 | (src[pos + 1] << 8) | (src[pos + 2] << 16);
+      regen = (v3 >>> 4) & 0x3ff;
+      compressed = (v3 >>> 14) & 0x3ff;
+      streams = sizeFormat === 0 ? 1 : 4;
+    } else if (sizeFormat === 2) {
+      headerSize = 4;
+      if (pos + 4 > end) fail('literals header is truncated');
+      var v4 = readLE32(src, pos);
+      regen = (v4 >>> 4) & 0x3fff;
+      compressed = v4 >>> 18;
+      streams = 4;
+    } else {
+      headerSize = 5;
+      if (pos + 5 > end) fail('literals header is truncated');
+      var v5 = readLE32(src, pos);
+      regen = (v5 >>> 4) & 0x3ffff;
+      compressed = (v5 >>> 22) | (src[pos + 4] << 10);
+      streams = 4;
+    }
+    if (regen > BLOCK_MAX) fail('literals section is larger than a block');
+    pos += headerSize;
+    var sectionEnd = pos + compressed;
+    if (sectionEnd > end) fail('compressed literals are truncated');
+    if (type === 2) {
+      var huf = readHuffmanTree(src, pos, sectionEnd);
+      state.huf = huf;
+      pos += huf.size;
+    } else if (state.huf === null) {
+      fail('treeless literals without a previous Huffman table');
+    }
+    var out = literalScratch;
+    if (streams === 1) {
+      decodeHuffmanStream(src, pos, sectionEnd, out, 0, regen, state.huf);
+    } else {
+      if (pos + 6 > sectionEnd) fail('literals jump table is truncated');
+      var size1 = src[pos] | (src[pos + 1] << 8);
+      var size2 = src[pos + 2] | (src[pos + 3] << 8);
+      var size3 = src[pos + 4] | (src[pos + 5] << 8);
+      var s1 = pos + 6;
+      var s2 = s1 + size1;
+      var s3 = s2 + size2;
+      var s4 = s3 + size3;
+      if (s4 >= sectionEnd) fail('literals jump table points past the section');
+      var segment = (regen + 3) >>> 2;
+      if (3 * segment > regen) fail('too few literals for four streams');
+      decodeHuffmanStream(src, s1, s2, out, 0, segment, state.huf);
+      decodeHuffmanStream(src, s2, s3, out, segment, 2 * segment, state.huf);
+      decodeHuffmanStream(src, s3, s4, out, 2 * segment, 3 * segment, state.huf);
+      decodeHuffmanStream(src, s4, sectionEnd, out, 3 * segment, regen, state.huf);
+    }
+    state.litBuf = out;
+    state.litPos = 0;
+    state.litEnd = regen;
+    return sectionEnd;
+  }
+
+  /* Chooses one of the three sequence tables per its compression mode. Returns new position. */
+  function readSeqTable(mode, src, pos, end, state, kind, slot, predefined) {
+    if (mode === 0) {
+      state[slot] = predefined;
+      return pos;
+    }
+    if (mode === 1) {
+      if (pos >= end) fail(kind.name + ' RLE symbol is missing');
+      state[slot] = rleTable(src[pos], kind);
+      return pos + 1;
+    }
+    if (mode === 2) {
+      var desc = readFseDescription(src, pos, end, kind.maxSymbol, kind.maxLog, kind.name);
+      state[slot] = buildFseTable(desc.counts, desc.symbols, desc.log, kind);
+      return pos + desc.size;
+    }
+    if (state[slot] === null) fail(kind.name + ' table repeated but none was defined');
+    return pos;
+  }
+
+  /* A match reaching back beyond the frame's own output continues into the dictionary content. */
+  function copyFromDictionary(out, op, offset, length, frameStart, dictContent) {
+    var back = offset - (op - frameStart); // bytes to go back from the dictionary's end
+    if (dictContent === null || back > dictContent.length) fail('match offset ' + offset + ' reaches before the window');
+    var from = dictContent.length - back;
+    var fromDict = back < length ? back : length;
+    for (var i = 0; i < fromDict; i++) out[op + i] = dictContent[from + i];
+    op += fromDict;
+    var rest = length - fromDict;
+    var at = frameStart;
+    for (var j = 0; j < rest; j++) out[op + j] = out[at + j];
+    return op + rest;
+  }
+
+  /* Sequences section (section 3.1.1.3.2) and sequence execution (3.1.1.4). Writes the block's
+   * output at out[op..] and returns the new output position. */
+  function decodeSequences(src, pos, end, state, out, op, limit, frameStart, dictContent) {
+    if (pos >= end) fail('sequences section is missing');
+    var nbSeq = src[pos++];
+    if (nbSeq >= 128) {
+      if (nbSeq === 255) {
+        if (pos + 2 > end) fail('sequences header is truncated');
+        nbSeq = src[pos] + (src[pos + 1] << 8) + 0x7f00;
+        pos += 2;
+      } else {
+        if (pos >= end) fail('sequences header is truncated');
+        nbSeq = ((nbSeq - 128) << 8) + src[pos++];
+      }
+    }
+    var lit = state.litBuf;
+    var litPos = state.litPos;
+    var litEnd = state.litEnd;
+    var i;
+    if (nbSeq === 0) {
+      if (pos !== end) fail('sequences section has trailing bytes');
+      var onlyLiterals = litEnd - litPos;
+      if (op + onlyLiterals > limit) fail('block decodes to more than its frame allows');
+      out.set(lit.subarray(litPos, litEnd), op);
+      return op + onlyLiterals;
+    }
+    if (pos >= end) fail('sequences header is truncated');
+    var modes = src[pos++];
+    if ((modes & 3) !== 0) fail('reserved bits set in sequence compression modes');
+    pos = readSeqTable(modes >>> 6, src, pos, end, state, LL_KIND, 'llTable', LL_PREDEFINED);
+    pos = readSeqTable((modes >>> 4) & 3, src, pos, end, state, OF_KIND, 'ofTable', OF_PREDEFINED);
+    pos = readSeqTable((modes >>> 2) & 3, src, pos, end, state, ML_KIND, 'mlTable', ML_PREDEFINED);
+
+    var llT = state.llTable, ofT = state.ofTable, mlT = state.mlTable;
+    var llBase = llT.base, llExtra = llT.extra, llNb = llT.nbBits, llNext = llT.next;
+    var ofBase = ofT.base, ofExtra = ofT.extra, ofNb = ofT.nbBits, ofNext = ofT.next;
+    var mlBase = mlT.base, mlExtra = mlT.extra, mlNb = mlT.nbBits, mlNext = mlT.next;
+
+    // Backward bitstream over src[pos..end), inlined: acc holds `bits` unread bits in its low end.
+    if (end <= pos) fail('sequence bitstream is empty');
+    var start = pos;
+    var bp = end - 1;
+    var last = src[bp];
+    if (last === 0) fail('sequence bitstream has no end marker');
+    var bits = highBit(last);
+    var acc = last;
+    var n, v;
+
+    while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+    var llLog = llT.log, ofLog = ofT.log, mlLog = mlT.log;
+    if (bits < llLog + ofLog) fail('sequence bitstream is too short');
+    var llState = (acc >>> (bits - llLog)) & ((1 << llLog) - 1); bits -= llLog;
+    var ofState = (acc >>> (bits - ofLog)) & ((1 << ofLog) - 1); bits -= ofLog;
+    while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+    if (bits < mlLog) fail('sequence bitstream is too short');
+    var mlState = (acc >>> (bits - mlLog)) & ((1 << mlLog) - 1); bits -= mlLog;
+
+    var rep0 = state.rep0, rep1 = state.rep1, rep2 = state.rep2;
+    var historyStart = dictContent === null ? frameStart : frameStart - dictContent.length;
+
+    for (i = 0; i < nbSeq; i++) {
+      // Offset value: (1 << code) + code extra bits. Codes above 24 bits are read in two parts.
+      n = ofExtra[ofState];
+      if (bits < n) {
+        while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+      }
+      if (n > 24) {
+        v = (acc >>> (bits - (n - 16))) & ((1 << (n - 16)) - 1);
+        bits -= n - 16;
+        while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+        if (bits < 16) fail('sequence bitstream is corrupted (read past its start)');
+        v = v * 65536 + ((acc >>> (bits - 16)) & 0xffff);
+        bits -= 16;
+      } else {
+        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+        v = (acc >>> (bits - n)) & ((1 << n) - 1);
+        bits -= n;
+      }
+      var offsetValue = ofBase[ofState] + v;
+
+      n = mlExtra[mlState];
+      if (bits < n) {
+        while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+      }
+      var ml = mlBase[mlState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
+      bits -= n;
+
+      n = llExtra[llState];
+      if (bits < n) {
+        while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+      }
+      var ll = llBase[llState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
+      bits -= n;
+
+      // Repeat offsets (section 3.1.1.5).
+      var offset;
+      if (offsetValue > 3) {
+        offset = offsetValue - 3;
+        rep2 = rep1;
+        rep1 = rep0;
+        rep0 = offset;
+      } else {
+        var index = ll === 0 ? offsetValue : offsetValue - 1;
+        if (index === 0) {
+          offset = rep0;
+        } else if (index === 1) {
+          offset = rep1;
+          rep1 = rep0;
+          rep0 = offset;
+        } else if (index === 2) {
+          offset = rep2;
+          rep2 = rep1;
+          rep1 = rep0;
+          rep0 = offset;
+        } else {
+          offset = rep0 - 1;
+          if (offset === 0) fail('repeat offset became zero');
+          rep2 = rep1;
+          rep1 = rep0;
+          rep0 = offset;
+        }
+      }
+
+      // State updates (not after the last sequence): literal length, match length, offset.
+      if (i + 1 < nbSeq) {
+        n = llNb[llState];
+        if (bits < n) {
+          while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+        }
+        llState = llNext[llState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
+        bits -= n;
+        n = mlNb[mlState];
+        if (bits < n) {
+          while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+        }
+        mlState = mlNext[mlState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
+        bits -= n;
+        n = ofNb[ofState];
+        if (bits < n) {
+          while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+        }
+        ofState = ofNext[ofState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
+        bits -= n;
+      }
+
+      // Execute: copy ll literals, then ml bytes from offset back.
+      if (litPos + ll > litEnd) fail('sequence uses more literals than the block has');
+      if (op + ll + ml > limit) fail('block decodes to more than its frame allows');
+      if (ll > 32) {
+        out.set(lit.subarray(litPos, litPos + ll), op);
+        op += ll;
+        litPos += ll;
+      } else {
+        for (var k = 0; k < ll; k++) out[op++] = lit[litPos++];
+      }
+      var from = op - offset;
+      if (from < frameStart) {
+        if (from < historyStart) fail('match offset ' + offset + ' reaches before the window');
+        op = copyFromDictionary(out, op, offset, ml, frameStart, dictContent);
+      } else if (offset >= ml && ml > 32) {
+        out.copyWithin(op, from, from + ml);
+        op += ml;
+      } else {
+        for (var m = 0; m < ml; m++) out[op + m] = out[from + m];
+        op += ml;
+      }
+    }
+    if (bits !== 0 || bp !== start) fail('sequence bitstream is corrupted (wrong length)');
+    state.rep0 = rep0;
+    state.rep1 = rep1;
+    state.rep2 = rep2;
+    var tail = litEnd - litPos;
+    if (op + tail > limit) fail('block decodes to more than its frame allows');
+    if (tail > 32) {
+      out.set(lit.subarray(litPos, litEnd), op);
+      op += tail;
+    } else {
+      for (var t = 0; t < tail; t++) out[op++] = lit[litPos++];
+    }
+    return op;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Frames (section 3.1.1)
+
+  /* Parses a frame header at src[pos..]. */
+  function readFrameHeader(src, pos) {
+    var end = src.length;
+    if (pos + 1 > end) fail('frame header is truncated');
+    var descriptor = src[pos++];
+    var fcsFlag = descriptor >>> 6;
+    var singleSegment = (descriptor >>> 5) & 1;
+    if (descriptor & 8) fail('reserved bit set in frame header');
+    var hasChecksum = (descriptor >>> 2) & 1;
+    var dictIdFlag = descriptor & 3;
+    var windowSize = 0;
+    if (!singleSegment) {
+      if (pos + 1 > end) fail('frame header is truncated');
+      var wd = src[pos++];
+      var windowLog = 10 + (wd >>> 3);
+      var windowBase = Math.pow(2, windowLog);
+      windowSize = windowBase + (windowBase / 8) * (wd & 7);
+    }
+    var dictIdSize = dictIdFlag === 3 ? 4 : dictIdFlag;
+    var dictId = 0;
+    if (pos + dictIdSize > end) fail('frame header is truncated');
+    for (var i = 0; i < dictIdSize; i++) dictId += src[pos + i] * Math.pow(256, i);
+    pos += dictIdSize;
+    var fcsSize = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+    var contentSize = -1;
+    if (fcsSize > 0) {
+      if (pos + fcsSize > end) fail('frame header is truncated');
+      contentSize = 0;
+      for (var j = 0; j < fcsSize; j++) contentSize += src[pos + j] * Math.pow(256, j);
+      if (fcsSize === 2) contentSize += 256;
+      pos += fcsSize;
+    }
+    if (singleSegment) windowSize = contentSize;
+    return {
+      pos: pos,
+      contentSize: contentSize,
+      windowSize: windowSize,
+      dictId: dictId,
+      hasChecksum: hasChecksum
+    };
+  }
+
+  function Output(capacity) {
+    this.buf = new Uint8Array(capacity);
+  }
+  Output.prototype.ensure = function (needed) {
+    if (needed <= this.buf.length) return;
+    if (needed > MAX_OUTPUT) fail('output is too large for this decoder');
+    var grown = Math.max(needed, Math.min(MAX_OUTPUT, this.buf.length * 2));
+    var next = new Uint8Array(grown);
+    next.set(this.buf);
+    this.buf = next;
+  };
+
+  /* Decodes one frame at src[pos..] into output at op. Returns [new pos, new op]. */
+  function decodeFrame(src, pos, output, op, dict) {
+    var header = readFrameHeader(src, pos);
+    pos = header.pos;
+    if (header.dictId !== 0) {
+      if (dict === null) fail('frame needs dictionary ' + header.dictId + ' but none was given');
+      if (dict.id !== header.dictId) fail('frame needs dictionary ' + header.dictId + ', given ' + dict.id);
+    }
+    var frameStart = op;
+    var frameEnd = -1;
+    if (header.contentSize >= 0) {
+      if (header.contentSize > MAX_OUTPUT - op) fail('frame content size is too large');
+      frameEnd = op + header.contentSize;
+      // Trust the declared size for preallocation only as far as the input could possibly expand.
+      var plausible = (src.length - pos) * 32768;
+      output.ensure(Math.min(frameEnd, op + plausible));
+    }
+    var blockMax = BLOCK_MAX;
+    if (header.windowSize > 0 && header.windowSize < blockMax) blockMax = header.windowSize;
+    var state = new FrameState(dict);
+    var dictContent = dict === null ? null : dict.content;
+    for (;;) {
+      if (pos + 3 > src.length) fail('block header is truncated');
+      var bh = src[pos] | (src[pos + 1] << 8) | (src[pos + 2] << 16);
+      pos += 3;
+      var isLast = bh & 1;
+      var type = (bh >>> 1) & 3;
+      var size = bh >>> 3;
+      var limit = op + blockMax;
+      if (frameEnd >= 0 && frameEnd < limit) limit = frameEnd;
+      if (type === 0) {
+        if (size > blockMax) fail('raw block is larger than the maximum block size');
+        if (pos + size > src.length) fail('raw block is truncated');
+        if (op + size > limit) fail('block decodes to more than its frame allows');
+        output.ensure(op + size);
+        output.buf.set(src.subarray(pos, pos + size), op);
+        op += size;
+        pos += size;
+      } else if (type === 1) {
+        if (size > blockMax) fail('RLE block is larger than the maximum block size');
+        if (pos + 1 > src.length) fail('RLE block is truncated');
+        if (op + size > limit) fail('block decodes to more than its frame allows');
+        output.ensure(op + size);
+        output.buf.fill(src[pos], op, op + size);
+        op += size;
+        pos += 1;
+      } else if (type === 2) {
+        if (size > blockMax) fail('compressed block is larger than the maximum block size');
+        var blockEnd = pos + size;
+        if (blockEnd > src.length) fail('compressed block is truncated');
+        if (size === 0) fail('compressed block is empty');
+        output.ensure(limit);
+        var afterLiterals = readLiterals(src, pos, blockEnd, state);
+        op = decodeSequences(src, afterLiterals, blockEnd, state, output.buf, op, limit,
+          frameStart, dictContent);
+        pos = blockEnd;
+      } else {
+        fail('reserved block type');
+      }
+      if (isLast) break;
+    }
+    if (header.hasChecksum) {
+      if (pos + 4 > src.length) fail('frame checksum is truncated');
+      pos += 4;
+    }
+    if (frameEnd >= 0 && op !== frameEnd) fail('frame decodes to ' + (op - frameStart) + ' bytes, header says ' + header.contentSize);
+    return [pos, op];
+  }
+
+  function toBytes(src, what) {
+    if (src instanceof Uint8Array) return src;
+    if (src instanceof ArrayBuffer) return new Uint8Array(src);
+    if (ArrayBuffer.isView(src)) return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    fail(what + ' must be a Uint8Array');
+  }
+
+  /* Decompresses every frame in src (skippable frames are skipped) and returns the concatenation. */
+  function decompress(src, dict) {
+    src = toBytes(src, 'input');
+    if (dict === undefined) dict = null;
+    if (dict !== null && !(dict instanceof PreparedDictionary)) fail('dictionary must come from prepareDictionary');
+    var output = new Output(0);
+    var pos = 0;
+    var op = 0;
+    var frames = 0;
+    while (pos < src.length) {
+      if (pos + 4 > src.length) fail('trailing bytes after the last frame');
+      var magic = readLE32(src, pos);
+      if (magic === FRAME_MAGIC) {
+        var result = decodeFrame(src, pos + 4, output, op, dict);
+        pos = result[0];
+        op = result[1];
+        frames++;
+      } else if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
+        if (pos + 8 > src.length) fail('skippable frame header is truncated');
+        var skip = readLE32(src, pos + 4);
+        if (pos + 8 + skip > src.length) fail('skippable frame is truncated');
+        pos += 8 + skip;
+        frames++;
+      } else {
+        fail(frames === 0 ? 'not a zstd frame (bad magic number)' : 'bad magic number after frame ' + frames);
+      }
+    }
+    if (frames === 0) fail('input is empty');
+    var buf = output.buf;
+    return op === buf.length ? buf : buf.slice(0, op);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Dictionaries (section 5)
+
+  function PreparedDictionary(id, content) {
+    this.id = id;
+    this.content = content;
+    this.huf = null;
+    this.llTable = null;
+    this.ofTable = null;
+    this.mlTable = null;
+    this.reps = [1, 4, 8];
+  }
+
+  /* Parses a dictionary once. Bytes without the dictionary magic are raw prefix content. */
+  function prepareDictionary(bytes) {
+    bytes = toBytes(bytes, 'dictionary');
+    if (bytes.length < 8 || readLE32(bytes, 0) !== DICT_MAGIC) {
+      return new PreparedDictionary(0, bytes.slice());
+    }
+    var id = readLE32(bytes, 4);
+    var end = bytes.length;
+    var pos = 8;
+    var dict = new PreparedDictionary(id, null);
+    var huf = readHuffmanTree(bytes, pos, end);
+    dict.huf = huf;
+    pos += huf.size;
+    var state = { ofTable: null, mlTable: null, llTable: null };
+    pos = readSeqTable(2, bytes, pos, end, state, OF_KIND, 'ofTable', null);
+    pos = readSeqTable(2, bytes, pos, end, state, ML_KIND, 'mlTable', null);
+    pos = readSeqTable(2, bytes, pos, end, state, LL_KIND, 'llTable', null);
+    dict.ofTable = state.ofTable;
+    dict.mlTable = state.mlTable;
+    dict.llTable = state.llTable;
+    if (pos + 12 > end) fail('dictionary is truncated before its repeat offsets');
+    var contentSize = end - pos - 12;
+    for (var i = 0; i < 3; i++) {
+      var rep = readLE32(bytes, pos + 4 * i);
+      if (rep === 0 || rep > contentSize) fail('dictionary repeat offset ' + rep + ' is invalid');
+      dict.reps[i] = rep;
+    }
+    dict.content = bytes.slice(pos + 12);
+    return dict;
+  }
+
+  return { decompress: decompress, prepareDictionary: prepareDictionary };
+})();
