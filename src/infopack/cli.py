@@ -33,3 +33,8 @@ def one_line_errors(func):
 @click.version_option(__version__, prog_name="infopack")
 def main() -> None:
     """Build, sign, verify and copy offline information bundles."""
+
+
+from infopack.cli_trust import register_trust_commands  # noqa: E402  (needs main and one_line_errors)
+
+register_trust_commands(main)

@@ -1,0 +1,1 @@
+infopackData("text/0000","aGVsbG8=");
