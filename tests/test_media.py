@@ -269,10 +269,16 @@ def test_png_with_transparency_stays_png_without_text_chunks(dirty_png: Path, tm
         assert not image.text
 
 
-def test_opaque_png_becomes_jpeg(tmp_path: Path):
-    source = tmp_path / "opaque.png"
-    Image.new("RGBA", (50, 40), (9, 99, 199, 255)).save(source)
-    assert prepare_media(source, tmp_path / "out", DEFAULT).path.suffix == ".jpg"
+def test_opaque_png_photo_becomes_jpeg_but_flat_diagram_stays_png(tmp_path: Path):
+    photo = tmp_path / "photo.png"
+    Image.effect_noise((200, 150), 60).convert("RGBA").save(photo)  # opaque alpha, photo-like noise
+    assert prepare_media(photo, tmp_path / "out-photo", DEFAULT).path.suffix == ".jpg"
+    diagram = tmp_path / "diagram.png"
+    two_colour_image((200, 150)).save(diagram)
+    result = prepare_media(diagram, tmp_path / "out-diagram", DEFAULT)
+    assert result.path.suffix == ".png" and result.mime == "image/png"
+    with Image.open(result.path) as image:
+        assert image.mode == "RGB" and image.getpixel((10, 10)) == (220, 20, 20)
 
 
 def test_animated_gif_keeps_its_first_frame(tmp_path: Path):

@@ -31,6 +31,8 @@ from PIL import Image, ImageCms, ImageOps
 
 from infopack.errors import InfopackError
 
+# Sources that are drawn rather than photographed are usually smaller and sharper kept as PNG.
+LOSSLESS_SOURCE_FORMATS = frozenset({"PNG", "GIF"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 AUDIO_EXTENSIONS = frozenset({".mp3", ".m4a", ".ogg", ".opus", ".wav"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".webm", ".mov", ".mkv"})
@@ -213,26 +215,27 @@ def _prepare_image(src: Path, dst_stem: Path, profile: MediaProfile) -> Prepared
 
 
 def _encode_clean_image(src: Path, profile: MediaProfile) -> EncodedImage:
-    image = load_clean_image(src, profile.max_image_px)
-    return encode_image(image, profile.jpeg_quality)
+    image, source_format = load_clean_image(src, profile.max_image_px)
+    return encode_image(image, profile.jpeg_quality, try_png=source_format in LOSSLESS_SOURCE_FORMATS)
 
 
-def load_clean_image(src: Path, max_px: int) -> Image.Image:
+def load_clean_image(src: Path, max_px: int) -> tuple[Image.Image, str]:
     """Decode `src` into bare, upright, sRGB pixels no larger than `max_px` on the longest side.
 
     The returned image carries no `info` at all: it is rebuilt from raw pixel bytes, so nothing of
-    the source file's metadata can reach the encoder.
+    the source file's metadata can reach the encoder. Also returns Pillow's name for the source format.
     """
     try:
         with warnings.catch_warnings():
             # Our own pixel limit below replaces Pillow's warning; its hard error is still caught.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(src) as opened:
-                return _clean_pixels(opened, max_px)
+                return _clean_pixels(opened, max_px), str(opened.format)
     except InfopackError:
         raise
     except Exception as exc:  # Pillow raises many types for damaged files; all mean the same here.
-        raise InfopackError(f"not a readable image: {_one_line(str(exc)) or type(exc).__name__}", path=src) from None
+        reason = _one_line(str(exc)) if str(exc).strip() else type(exc).__name__
+        raise InfopackError(f"not a readable image: {reason}", path=src) from None
 
 
 def _clean_pixels(opened: Image.Image, max_px: int) -> Image.Image:
@@ -299,18 +302,34 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return image.convert(output_mode)
 
 
-def encode_image(image: Image.Image, jpeg_quality: int) -> EncodedImage:
-    """Encode bare pixels: PNG when there is alpha, else baseline JPEG (every browser shows both)."""
-    buffer = io.BytesIO()
+def encode_image(image: Image.Image, jpeg_quality: int, try_png: bool = False) -> EncodedImage:
+    """Encode bare pixels as PNG when there is alpha, else as baseline JPEG (all browsers show both).
+
+    With `try_png` (a PNG or GIF source: diagrams, screenshots) the PNG is kept when it is no larger
+    than the JPEG, which keeps line art sharp; photos saved as PNG still become JPEG.
+    """
     if image.mode in ("RGBA", "LA"):
-        image.save(buffer, "PNG", optimize=True)
-        extension, mime = ".png", "image/png"
-    else:
-        # Baseline (not progressive) with optimised Huffman tables; 4:2:0 is what cameras and
-        # browsers expect. No exif/icc/comment arguments, and the image has no `info` to inherit.
-        image.save(buffer, "JPEG", quality=jpeg_quality, optimize=True, progressive=False, subsampling="4:2:0")
-        extension, mime = ".jpg", "image/jpeg"
-    return EncodedImage(buffer.getvalue(), extension, mime, image.width, image.height)
+        return _encode_png(image)
+    jpeg = _encode_jpeg(image, jpeg_quality)
+    if try_png:
+        png = _encode_png(image)
+        if len(png.data) <= len(jpeg.data):
+            return png
+    return jpeg
+
+
+def _encode_png(image: Image.Image) -> EncodedImage:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return EncodedImage(buffer.getvalue(), ".png", "image/png", image.width, image.height)
+
+
+def _encode_jpeg(image: Image.Image, jpeg_quality: int) -> EncodedImage:
+    # Baseline (not progressive) with optimised Huffman tables; 4:2:0 is what cameras and browsers
+    # expect. No exif/icc/comment arguments are given, and the image has no `info` to inherit.
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=jpeg_quality, optimize=True, progressive=False, subsampling="4:2:0")
+    return EncodedImage(buffer.getvalue(), ".jpg", "image/jpeg", image.width, image.height)
 
 
 # ------------------------------------------------------------------------------ audio and video
@@ -381,7 +400,8 @@ def probe_media(src: Path, kind: str = "video") -> AvProbe:
     audio = _first_stream(streams, "audio")
     fmt = info.get("format", {})
     duration = _float(fmt.get("duration")) or 0.0
-    if (video is None and audio is None) or duration <= 0 or (kind == "video" and video is None):
+    wanted = video if kind == "video" else audio
+    if wanted is None or duration <= 0:
         raise InfopackError(f"{_unreadable(kind)}: no playable {kind} stream", path=src)
     names = frozenset(str(fmt.get("format_name", "")).split(","))
     return AvProbe(names, duration, int(fmt.get("size") or src.stat().st_size), video, audio)
@@ -452,7 +472,7 @@ def plan_av(probe: AvProbe, profile: MediaProfile, kind: str) -> AvPlan:
         audio = None if probe.audio is None else ("copy" if _aac_copyable(probe.audio, profile) else "aac")
         height = None if video == "copy" else _output_height(probe.video, profile)
         return AvPlan("mp4", ".mp4", "video/mp4", video, audio, height, profile.video_kbps, profile.audio_kbps)
-    if probe.audio is None:
+    if probe.audio is None:  # probe_media refuses such files; this keeps the type checker honest
         raise InfopackError("not a readable audio file: no audio stream", path="audio")
     return _plan_audio_only(probe.audio, profile)
 
