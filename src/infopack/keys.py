@@ -70,8 +70,10 @@ def check_comment(text: str, what: str, limit: int = COMMENT_MAX_CHARS) -> str |
         return f"{what} longer than {limit} characters"
     for char in text:
         # CR and other control characters are how a comment could fake extra lines or
-        # hide text on a terminal; minisign refuses them too.
-        if ord(char) < 0x20 or ord(char) == 0x7F or 0x80 <= ord(char) < 0xA0:
+        # hide text on a terminal; minisign refuses them too. Tab is allowed: minisign's
+        # own default trusted comment separates its fields with tabs.
+        code = ord(char)
+        if (code < 0x20 and char != "\t") or code == 0x7F or 0x80 <= code < 0xA0:
             return f"control character U+{ord(char):04X} in {what}"
     return None
 
