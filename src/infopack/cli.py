@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -25,6 +26,10 @@ def one_line_errors(func):
         except KeyboardInterrupt:
             click.echo("error: interrupted; nothing was written", err=True)
             sys.exit(130)
+        except OSError as err:  # disk full, permission denied, ...: name the file, no traceback
+            where = err.filename if err.filename is not None else "infopack"
+            click.echo(f"error: {where}: {err.strerror or err}", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -33,6 +38,40 @@ def one_line_errors(func):
 @click.version_option(__version__, prog_name="infopack")
 def main() -> None:
     """Build, sign, verify and copy offline information bundles."""
+
+
+@main.command()
+@click.argument("content_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Bundle folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing bundle at --out.")
+@click.option("--profile", default="default", show_default=True, help="Media profile (default, small, tiny).")
+@click.option("--sign", "sign_key", type=click.Path(path_type=Path), help="Sign with this secret key after building.")
+@click.option("--passphrase-file", type=click.Path(path_type=Path), help="File holding the key's passphrase.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@one_line_errors
+def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key: Path | None,
+          passphrase_file: Path | None, quiet: bool) -> None:
+    """Build a bundle from CONTENT_DIR into --out (atomically; the content is only read)."""
+    from infopack.bundle import build_bundle
+
+    secret = None
+    if sign_key is not None:  # unlock first: a wrong passphrase must not cost a whole build
+        from infopack.sign import load_secret_key, resolve_passphrase
+
+        secret = load_secret_key(sign_key, resolve_passphrase(sign_key, passphrase_file))
+    progress = None if quiet else (lambda message: click.echo(f"  {message}", err=True))
+    result = build_bundle(content_dir, out_dir, force=force, profile=profile, progress=progress)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if secret is not None:
+        from infopack.sign import sign_bundle
+
+        signature = sign_bundle(out_dir, secret)
+        click.echo(f"signed: {signature}")
+    click.echo(f"built {result.articles} articles, {result.total_bytes:,} bytes")
+    click.echo(f"open: {result.index_html.resolve()}")
+    if result.one_file_html is not None:
+        click.echo(f"one-file: {result.one_file_html.resolve()}")
 
 
 from infopack.cli_trust import register_trust_commands  # noqa: E402  (needs main and one_line_errors)

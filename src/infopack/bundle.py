@@ -1,0 +1,285 @@
+"""Build a bundle: content -> render -> media -> pack + index -> files, written atomically.
+
+The bundle is assembled in a hidden temporary folder beside the output and renamed into place only
+when complete, so an interrupted build leaves nothing that looks like a bundle. The content folder
+is only read. Two builds of the same content give byte-identical bundles, file times included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from calendar import timegm
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from infopack import media as media_stage
+from infopack.content import load_content
+from infopack.errors import InfopackError, Problem
+from infopack.model import Article, Content
+from infopack.pack import PackedText, compress_json, data_file_text, pack_articles
+from infopack.render import RenderedArticle, finish_html, render_article
+from infopack.search import SearchDoc, build_search_index
+from infopack.sign import BundleInfo, write_manifest
+from infopack.viewer_build import render_viewer
+
+FORMAT = "infopack/1"
+CATALOG_SHARD_SIZE = 1000
+SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildResult:
+    bundle_dir: Path
+    index_html: Path
+    one_file_html: Path | None
+    articles: int
+    total_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BundleFile:
+    """One file of the bundle as it will appear in the manifest."""
+
+    path: str
+    data: bytes
+
+
+def build_bundle(
+    content_dir: Path,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    profile: str = "default",
+    progress: Progress | None = None,
+) -> BuildResult:
+    content_dir = Path(content_dir)
+    out_dir = Path(out_dir)
+    say = progress or (lambda message: None)
+    _check_output_location(content_dir, out_dir, force)
+    content = load_content(content_dir)
+    say(f"loaded {len(content.articles)} articles")
+    articles = sorted(content.articles, key=lambda a: a.slug)
+    articles.sort(key=lambda a: a.date, reverse=True)  # library order: newest first, then slug
+
+    rendered = _render_all(content, articles)
+    say("rendered articles")
+
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        html_docs, media_files, warnings = _prepare_media(content, articles, rendered, staging, profile, say)
+        files = _assemble(content, articles, rendered, html_docs, say)
+        for bundle_file in files:
+            _write(staging / bundle_file.path, bundle_file.data)
+        total = sum(len(f.data) for f in files) + sum(p.stat().st_size for p in media_files)
+        _write_manifest(staging, content)
+        _set_times(staging, content)
+        _move_into_place(staging, out_dir, force)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    warnings = [w for r in rendered for w in r.warnings] + warnings
+    say(f"wrote {out_dir}")
+    return BuildResult(
+        bundle_dir=out_dir,
+        index_html=out_dir / "index.html",
+        one_file_html=(out_dir / "one-file.html") if (out_dir / "one-file.html").exists() else None,
+        articles=len(articles),
+        total_bytes=total,
+        warnings=warnings,
+    )
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+def _check_output_location(content_dir: Path, out_dir: Path, force: bool) -> None:
+    content = content_dir.resolve()
+    out = out_dir.resolve()
+    if out == content or out.is_relative_to(content):
+        raise InfopackError("the output folder is inside the content folder; choose another --out", out_dir)
+    if content.is_relative_to(out):
+        raise InfopackError("the output folder contains the content folder; choose another --out", out_dir)
+    if out.exists():
+        if not force:
+            raise InfopackError("already exists; use --force to replace it", out_dir)
+        if not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file()):
+            raise InfopackError("exists and is not a bundle; refusing to replace it even with --force", out_dir)
+
+
+def _render_all(content: Content, articles: list[Article]) -> list[RenderedArticle]:
+    slugs_by_path = {a.source_path.resolve(): a.slug for a in articles}
+    slugs = {a.slug for a in articles}
+    rendered = [render_article(a, content.root, slugs_by_path, slugs) for a in articles]
+    problems = [Problem(a.rel_path, message) for a, r in zip(articles, rendered) for message in r.problems]
+    if problems:
+        raise InfopackError(problems)
+    return rendered
+
+
+def _prepare_media(
+    content: Content,
+    articles: list[Article],
+    rendered: list[RenderedArticle],
+    staging: Path,
+    profile_name: str,
+    say: Progress,
+) -> tuple[list[bytes], list[Path], list[str]]:
+    """Clean and copy each article's media as `media/<slug>-<n>.<ext>`; finish the article HTML."""
+    profile = media_stage.get_profile(profile_name)
+    media_dir = staging / "media"
+    written: list[Path] = []
+    html_docs: list[bytes] = []
+    prepared_by_source: dict[Path, media_stage.PreparedMedia] = {}
+    count = sum(len(r.media) for r in rendered)
+    done = 0
+    for article, result in zip(articles, rendered):
+        names: list[str] = []
+        posters: list[str | None] = []
+        for number, source in enumerate(result.media, start=1):
+            prepared = prepared_by_source.get(source)
+            if prepared is None:
+                media_dir.mkdir(exist_ok=True)
+                prepared = media_stage.prepare_media(source, media_dir / f"{article.slug}-{number}", profile)
+                prepared_by_source[source] = prepared
+                written.append(prepared.path)
+                if prepared.poster is not None:
+                    written.append(prepared.poster)
+            names.append(prepared.path.name)
+            posters.append(prepared.poster.name if prepared.poster is not None else None)
+            done += 1
+            if done % 20 == 0:
+                say(f"media {done}/{count}")
+        result.media_names = names  # type: ignore[attr-defined]
+        html_docs.append(finish_html(result.html, names, posters).encode("utf-8"))
+    return html_docs, written, []
+
+
+def _assemble(
+    content: Content,
+    articles: list[Article],
+    rendered: list[RenderedArticle],
+    html_docs: list[bytes],
+    say: Progress,
+) -> list[BundleFile]:
+    packed = pack_articles(html_docs)
+    say(f"compressed text: {sum(len(p) for p in packed.packs):,} bytes in {len(packed.packs)} packs")
+    payloads: dict[str, bytes] = {}
+    if packed.dictionary is not None:
+        payloads["dict"] = packed.dictionary
+    for number, pack in enumerate(packed.packs):
+        payloads[f"text/{number:04d}"] = pack
+    payloads.update(_catalog_payloads(articles, rendered, packed))
+    slug_payloads, slug_shards = _slug_payloads(articles)
+    payloads.update(slug_payloads)
+    search = build_search_index(
+        [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
+    )
+    payloads.update(search.payloads)
+    say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
+
+    root = _root_document(content, articles, payloads, slug_shards, search.meta)
+    files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in sorted(payloads.items())]
+    viewer = render_viewer(root, content.settings.lang)
+    files.append(BundleFile("index.html", viewer.index_html))
+    return files
+
+
+def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:
+    entries = [
+        [a.slug, a.title, a.date.isoformat(), a.lang, a.summary, a.tags, *packed.locators[i],
+         [f"media/{name}" for name in getattr(rendered[i], "media_names", [])]]
+        for i, a in enumerate(articles)
+    ]  # fmt: skip
+    return {
+        f"cat/{start // CATALOG_SHARD_SIZE:04d}": compress_json(entries[start : start + CATALOG_SHARD_SIZE])
+        for start in range(0, len(entries), CATALOG_SHARD_SIZE)
+    }
+
+
+def fnv1a32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def _slug_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
+    shards = max(1, -(-len(articles) // SLUG_SHARD_TARGET))
+    tables: list[dict[str, int]] = [{} for _ in range(shards)]
+    for number, article in enumerate(articles):
+        tables[fnv1a32(article.slug) % shards][article.slug] = number
+    return {f"slug/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
+
+
+def _root_document(
+    content: Content, articles: list[Article], payloads: dict[str, bytes], slug_shards: int, search_meta: dict
+) -> dict:
+    return {
+        "format": FORMAT,
+        "bundle": bundle_metadata(content),
+        "articles": len(articles),
+        "catalog_shard_size": CATALOG_SHARD_SIZE,
+        "slug_shards": slug_shards,
+        "langs": dict(sorted(Counter(a.lang for a in articles).items())),
+        "tags": dict(sorted(Counter(t for a in articles for t in a.tags).items())),
+        "files": {name: [len(data), hashlib.sha256(data).hexdigest()] for name, data in sorted(payloads.items())},
+        "search": search_meta,
+    }
+
+
+def bundle_metadata(content: Content) -> dict:
+    settings = content.settings
+    return {
+        "id": settings.id,
+        "title": settings.title,
+        "description": settings.description,
+        "lang": settings.lang,
+        "sequence": settings.sequence,
+        "created": content.created.isoformat(),
+        "publisher": settings.publisher,
+    }
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _write_manifest(staging: Path, content: Content) -> None:
+    """SHA256SUMS, then manifest.json, last of all (docs/FORMAT.md section 6)."""
+    write_manifest(staging, BundleInfo(**bundle_metadata(content)))
+
+
+def _set_times(staging: Path, content: Content) -> None:
+    """Every file and folder gets the content's date: no trace of when or where it was built."""
+    stamp = timegm(content.created.timetuple())
+    for directory, subdirs, names in os.walk(staging, topdown=False):
+        for name in names + subdirs:
+            os.utime(Path(directory) / name, (stamp, stamp), follow_symlinks=False)
+    os.utime(staging, (stamp, stamp))
+    os.chmod(staging, 0o755)
+
+
+def _move_into_place(staging: Path, out_dir: Path, force: bool) -> None:
+    if out_dir.exists():
+        if not force:
+            raise InfopackError("already exists; use --force to replace it", out_dir)
+        retired = staging.parent / f".{out_dir.name}.old-{os.getpid()}"
+        os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)

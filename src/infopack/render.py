@@ -1,0 +1,299 @@
+"""Render an article (Markdown, HTML fragment or plain text) to a safe HTML fragment.
+
+Pipeline per article:
+  1. source -> HTML (markdown-it-py for .md; paragraphs for .txt; as-is for .html)
+  2. nh3 sanitises with a broad allowlist (drops scripts, handlers, frames, forms, styles ...)
+  3. our rewriter turns links and media into the only forms a bundle may hold:
+     - a link to another article -> `#/a/<slug>`
+     - an external link -> visible, non-navigating text `<span class="ext">text <span class="url">(url)</span></span>`
+     - media -> a placeholder that the media stage replaces with `media/<name>`
+     - remote images are dropped (the viewer must never reach the network)
+     and collects the plain text for the search index on the way.
+  4. after media are prepared, `finish_html` fills in media names and nh3 checks once more with the
+     final, strict allowlist (docs/FORMAT.md section 12), as a last gate.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+
+from infopack.model import Article
+
+BLOCK_TAGS = {
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "figure",
+    "figcaption", "table", "thead", "tbody", "tr", "th", "td", "caption", "div", "hr", "br",
+}  # fmt: skip
+INLINE_TAGS = {"code", "em", "strong", "b", "i", "u", "s", "sub", "sup", "a", "span", "abbr", "mark", "small"}
+MEDIA_TAGS = {"img", "audio", "video", "source"}
+FINAL_TAGS = (BLOCK_TAGS - {"h1"}) | INLINE_TAGS | MEDIA_TAGS
+VOID_TAGS = {"img", "br", "hr", "source"}
+
+FIRST_PASS_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "audio": {"src"},
+    "video": {"src", "width", "height"},
+    "source": {"src", "type"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "ol": {"start"},
+    "abbr": {"title"},
+}
+FINAL_ATTRIBUTES = {
+    "a": {"href"},
+    "img": {"src", "alt", "title", "width", "height", "loading"},
+    "audio": {"src", "controls", "preload"},
+    "video": {"src", "controls", "preload", "poster", "width", "height"},
+    "source": {"src", "type"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "ol": {"start"},
+    "abbr": {"title"},
+}
+AUDIO_SUFFIXES = {".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".webm", ".mov", ".mkv", ".ogv"}
+EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
+PLACEHOLDER_RE = re.compile(r"%%(MEDIA|POSTER)(\d+)%%")
+
+_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table")
+
+
+@dataclass
+class RenderedArticle:
+    html: str  # sanitised, with media placeholders still in it
+    text: str  # plain text for the search index
+    media: list[Path] = field(default_factory=list)  # source files, in order of first use
+    problems: list[str] = field(default_factory=list)  # e.g. links to articles that do not exist
+    warnings: list[str] = field(default_factory=list)  # e.g. remote images dropped
+
+
+def source_to_html(article: Article) -> str:
+    if article.body_format == "md":
+        return _markdown.render(article.body)
+    if article.body_format == "txt":
+        return text_to_html(article.body)
+    return article.body
+
+
+def text_to_html(text: str) -> str:
+    """Plain text: blank lines separate paragraphs; single line breaks are kept as <br>."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line.strip(), quote=False) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+def render_article(article: Article, content_root: Path, slugs_by_path: dict[Path, str], slugs: set[str]) -> RenderedArticle:
+    """Render one article; problems are collected, not raised, so the build reports them all."""
+    first_pass = nh3.clean(
+        source_to_html(article),
+        tags=FINAL_TAGS | {"h1"},
+        clean_content_tags={"script", "style", "template", "iframe", "object", "embed", "noscript", "svg", "math"},
+        attributes=FIRST_PASS_ATTRIBUTES,
+        strip_comments=True,
+        link_rel=None,
+        url_schemes=EXTERNAL_SCHEMES,
+    )
+    rewriter = _Rewriter(article, content_root.resolve(), slugs_by_path, slugs)
+    rewriter.feed(first_pass)
+    rewriter.close()
+    return RenderedArticle(
+        html="".join(rewriter.out),
+        text=_collapse_text("".join(rewriter.text)),
+        media=rewriter.media,
+        problems=rewriter.problems,
+        warnings=rewriter.warnings,
+    )
+
+
+def finish_html(rendered_html: str, media_names: list[str], poster_names: list[str | None]) -> str:
+    """Fill in final media names, then sanitise once more with the strict final allowlist."""
+
+    def substitute(match: re.Match[str]) -> str:
+        index = int(match.group(2))
+        if match.group(1) == "MEDIA":
+            return media_names[index]
+        return poster_names[index] or ""
+
+    filled = PLACEHOLDER_RE.sub(substitute, rendered_html).replace(' poster="media/"', "")
+    return sanitize_final(filled)
+
+
+def sanitize_final(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=FINAL_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=FINAL_ATTRIBUTES,
+        allowed_classes={"span": {"ext", "url"}, "figure": {"media"}},
+        strip_comments=True,
+        link_rel=None,
+        url_schemes=set(),  # only relative URLs survive: `#/a/<slug>` and `media/<name>`
+    )
+
+
+def _collapse_text(text: str) -> str:
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+class _Rewriter(HTMLParser):
+    """Rewrites links and media of already-sanitised HTML; collects plain text and media sources."""
+
+    def __init__(self, article: Article, root: Path, slugs_by_path: dict[Path, str], slugs: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.article = article
+        self.root = root
+        self.base_dir = article.source_path.resolve().parent
+        self.slugs_by_path = slugs_by_path
+        self.slugs = slugs
+        self.out: list[str] = []
+        self.text: list[str] = []
+        self.media: list[Path] = []
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.link_stack: list[tuple[str, str]] = []  # per open <a>: (element written, external URL)
+
+    # -- parser callbacks --
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag in BLOCK_TAGS:
+            self.text.append("\n")
+        if tag == "h1":
+            tag = "h2"  # the viewer shows the title as the page's only h1
+        if tag == "a":
+            self._open_link(attributes.get("href", ""))
+            return
+        if tag in MEDIA_TAGS:
+            self._media_tag(tag, attributes)
+            return
+        self.out.append(_start_tag(tag, attributes))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID_TAGS:
+            return
+        if tag == "h1":
+            tag = "h2"
+        if tag == "a":
+            kind, url = self.link_stack.pop() if self.link_stack else ("a", "")
+            if kind == "ext":
+                self.out.append(f' <span class="url">({html.escape(url)})</span></span>')
+            else:
+                self.out.append(f"</{kind}>")
+            return
+        if tag in BLOCK_TAGS:
+            self.text.append("\n")
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(html.escape(data, quote=False))
+        self.text.append(data)
+
+    # -- links --
+
+    def _open_link(self, href: str) -> None:
+        href = href.strip()
+        parts = urlsplit(href)
+        if not href:  # e.g. a javascript: link whose href the sanitiser removed
+            self.out.append("<span>")
+            self.link_stack.append(("span", ""))
+        elif parts.scheme or href.startswith("//"):
+            # Visible but not clickable: CSP cannot stop a click on an external link.
+            self.out.append('<span class="ext">')
+            self.link_stack.append(("ext", href))
+        elif href.startswith("#"):
+            self.out.append(f'<a href="{html.escape(href)}">')
+            self.link_stack.append(("a", ""))
+        elif (slug := self._article_slug(parts.path)) is not None:
+            self.out.append(f'<a href="#/a/{html.escape(slug)}">')
+            self.link_stack.append(("a", ""))
+        else:
+            self.problems.append(f"link to an article that is not in the bundle: {href}")
+            self.out.append("<span>")
+            self.link_stack.append(("span", ""))
+
+    def _article_slug(self, path: str) -> str | None:
+        path = unquote(path)
+        if not path:
+            return None
+        target = (self.base_dir / path).resolve()
+        for candidate in (target, target / "index.md", target / "index.html", target / "index.txt"):
+            if candidate in self.slugs_by_path:
+                return self.slugs_by_path[candidate]
+        # `other-article`, `other-article.md`, `../other-article/`: fall back to the last path part
+        stem = posixpath.basename(path.rstrip("/"))
+        stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+        return stem if stem in self.slugs else None
+
+    # -- media --
+
+    def _media_tag(self, tag: str, attributes: dict[str, str]) -> None:
+        src = attributes.get("src", "").strip()
+        if not src:
+            if tag in ("audio", "video"):
+                self.out.append(f"<{tag} controls preload=\"metadata\">")
+            return
+        parts = urlsplit(src)
+        if parts.scheme or src.startswith("//"):
+            self.warnings.append(f"remote {tag} dropped (a bundle never loads from the network): {src}")
+            if tag in ("audio", "video"):
+                self.out.append(f"<{tag}>")
+            return
+        path = (self.base_dir / unquote(parts.path)).resolve()
+        if not path.is_relative_to(self.root):
+            self.problems.append(f"media file outside the content folder: {src}")
+            return
+        if not path.is_file():
+            self.problems.append(f"media file not found: {src}")
+            return
+        index = self._media_index(path)
+        kind = tag
+        if tag == "img" and path.suffix.lower() in AUDIO_SUFFIXES:
+            kind = "audio"
+        elif tag == "img" and path.suffix.lower() in VIDEO_SUFFIXES:
+            kind = "video"
+        if kind == "img":
+            keep = {k: v for k, v in attributes.items() if k in ("alt", "title", "width", "height")}
+            keep["src"] = f"media/%%MEDIA{index}%%"
+            keep["loading"] = "lazy"
+            self.out.append(_start_tag("img", keep))
+        elif tag == "source":
+            self.out.append(_start_tag("source", {"src": f"media/%%MEDIA{index}%%"}))
+        else:
+            caption = attributes.get("alt", "")
+            extra = {"poster": f"media/%%POSTER{index}%%"} if kind == "video" else {}
+            element = _start_tag(kind, {"src": f"media/%%MEDIA{index}%%", "controls": "", "preload": "metadata", **extra})
+            if tag == "img":  # Markdown image syntax used for a clip: self-contained figure
+                figcaption = f"<figcaption>{html.escape(caption, quote=False)}</figcaption>" if caption else ""
+                self.out.append(f'<figure class="media">{element}</{kind}>{figcaption}</figure>')
+                if caption:
+                    self.text.append("\n" + caption + "\n")
+            else:
+                self.out.append(element)
+
+    def _media_index(self, path: Path) -> int:
+        if path not in self.media:
+            self.media.append(path)
+        return self.media.index(path)
+
+
+def _start_tag(tag: str, attributes: dict[str, str]) -> str:
+    rendered = "".join(
+        f" {name}" if value == "" and name in ("controls",) else f' {name}="{html.escape(value)}"'
+        for name, value in attributes.items()
+    )
+    return f"<{tag}{rendered}>"

@@ -1,0 +1,64 @@
+"""Assemble the viewer: jinja2 puts our CSS and classic scripts inline into one index.html.
+
+Scripts are inlined (not modules, not fetched) because both fail on file://. The root document is
+embedded as JSON; data files arrive later through added <script> tags.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+from markupsafe import Markup
+
+# First tag in <head>: blocks every network request while sibling files still load (NOTES.md).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; style-src 'self' 'unsafe-inline'; worker-src blob:; connect-src 'none'; "
+    "form-action 'none'; base-uri 'none'"
+)
+SCRIPT_FILES = ("sha256.js", "zstd.js", "search.js", "viewer.js")
+
+
+@dataclass
+class Viewer:
+    index_html: bytes
+    code_bytes: int  # our JS + CSS, for the size budget
+
+
+def _asset(name: str) -> str:
+    return resources.files("infopack.viewer").joinpath(name).read_text(encoding="utf-8")
+
+
+def _guard_inline(name: str, text: str) -> str:
+    # An inlined script must not be able to end its own <script> element early.
+    if "</script" in text.lower() or "<!--" in text:
+        raise ValueError(f"viewer/{name} contains '</script' or '<!--' and cannot be inlined")
+    return text
+
+
+def embed_json(value: object) -> str:
+    """JSON that is safe inside <script type="application/json">: no `<` can close the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def render_viewer(root: dict, lang: str, inline_data: str = "") -> Viewer:
+    environment = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(_asset("index.html.j2"))
+    scripts = [_guard_inline(name, _asset(name)) for name in SCRIPT_FILES]
+    css = _guard_inline("style.css", _asset("style.css"))
+    html = template.render(
+        csp=Markup(CONTENT_SECURITY_POLICY),  # our constant: no escaping needed
+        lang=lang,
+        title=root["bundle"]["title"],
+        description=root["bundle"]["description"],
+        css=Markup(css),
+        scripts=[Markup(s) for s in scripts],
+        root_json=Markup(embed_json(root)),
+        inline_data=Markup(inline_data),
+    )
+    return Viewer(index_html=html.encode("utf-8"), code_bytes=sum(len(s.encode()) for s in scripts) + len(css.encode()))
+
