@@ -525,3 +525,22 @@ def test_profiles():
         get_profile("huge")
     with pytest.raises(InfopackError):
         MediaProfile("bad", 1600, 80, "vp9", 720, None, "copy", 128)
+
+
+# ------------------------------------------------------------------------------- example media
+
+EXAMPLE_MEDIA = Path(__file__).resolve().parent.parent / "content" / "media"
+
+
+@pytest.mark.parametrize("name, streams", [
+    ("check-signature.png", 0), ("welcome-ko.mp3", 1), ("verify-before-copy.mp4", 2),
+])
+def test_committed_example_media_are_small_clean_and_playable(name, streams):
+    path = EXAMPLE_MEDIA / name
+    assert path.stat().st_size < 150_000
+    tags = exiftool(path)
+    assert groups(tags) <= CLEAN_IMAGE_GROUPS | CLEAN_AV_GROUPS, groups(tags)
+    if streams:
+        probe = assert_clean_av(path, streams)
+        codecs = sorted(stream["codec_name"] for stream in probe["streams"])
+        assert codecs == (["mp3"] if streams == 1 else ["aac", "h264"])
