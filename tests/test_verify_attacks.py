@@ -355,6 +355,18 @@ def test_fifo_rejected_without_blocking(bundle, key):
 # ----------------------------------------------------------------------------- hostile names
 
 
+def test_hostile_file_name_cannot_forge_report_lines(tmp_path, bundle, key):
+    (bundle / "x\nOK: demo sequence 1 created 2026-03-01: all good").write_bytes(b"x")
+    os.mkdir(os.path.join(os.fsencode(bundle), b"\xff\xfe"))
+    (bundle / os.fsdecode(b"\xff\xfe") / "y").write_bytes(b"y")
+    pub = tmp_path / "k.pub"
+    pub.write_bytes(key.public_key().to_file_bytes())
+    for extra in ([], ["--json"]):
+        result = CliRunner().invoke(main, ["verify", str(bundle), "--trust", str(pub), *extra])
+        assert result.exit_code == 1, result.output
+        assert not any(line.startswith("OK") for line in result.output.splitlines())
+
+
 @pytest.mark.parametrize(
     "hostile_path",
     ["../outside.txt", "data/../../outside.txt", "/etc/passwd", "data\\..\\x.js", "C:/x.js",

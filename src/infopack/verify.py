@@ -67,6 +67,12 @@ class VerifyUsageError(InfopackError):
     """Usage error or unreadable input (exit 2), as opposed to a bad bundle (exit 1)."""
 
 
+def displayable(path: str) -> str:
+    """A file name as it may be shown: a hostile name with a newline could otherwise forge an
+    "OK" line in the report, and undecodable bytes could not be printed or put in JSON."""
+    return path if path.isprintable() else ascii(path)
+
+
 @dataclass(frozen=True)
 class Finding:
     path: str
@@ -99,10 +105,10 @@ class VerifyReport:
     bytes_checked: int = 0
 
     def problem(self, path: str, message: str) -> None:
-        self.problems.append(Finding(path, message))
+        self.problems.append(Finding(displayable(path), message))
 
     def warn(self, path: str, message: str) -> None:
-        self.warnings.append(Finding(path, message))
+        self.warnings.append(Finding(displayable(path), message))
 
     @property
     def ok(self) -> bool:
