@@ -77,3 +77,7 @@ def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key:
 from infopack.cli_trust import register_trust_commands  # noqa: E402  (needs main and one_line_errors)
 
 register_trust_commands(main)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ in one pass. Nothing here writes anything; the content folder is only read.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 import unicodedata
@@ -35,6 +36,17 @@ BUNDLE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Slugs become URL fragments and media file names on FAT32 cards: letters (any script), digits,
 # `-` and `_`, nothing that a file system or a URL would treat specially.
 SLUG_RE = re.compile(r"^[^\W_][\w-]{0,99}$")
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: YAML's own date parsing raises on `2025-13-40`."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 FRONT_MATTER_KEYS = {"title", "date", "lang", "summary", "tags", "authors", "source", "priority", "slug"}
 
 
@@ -124,8 +136,6 @@ def _derive_bundle_id(title: object) -> str:
     ascii_slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
     if ascii_slug:
         return ascii_slug
-    import hashlib
-
     return "bundle-" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:12]
 
 
@@ -171,12 +181,15 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
         return None
     front_text, body, body_line = parsed
     try:
-        meta = yaml.safe_load(front_text) if front_text.strip() else {}
+        meta = yaml.load(front_text, Loader=_FrontMatterLoader) if front_text.strip() else {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(err, "problem", None) or "cannot parse"
         problems.add(shown, f"front matter is not valid YAML: {problem}", line)
+        return None
+    except RecursionError:
+        problems.add(shown, "front matter is nested too deeply", 2)
         return None
     if not isinstance(meta, dict):
         problems.add(shown, "front matter must be a mapping of `key: value` lines", 2)

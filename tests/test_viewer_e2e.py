@@ -1,0 +1,108 @@
+"""End to end: example content + the four real seed captures -> bundle -> file:// in real Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from contentkit import copy_example_content, seed_articles, write_content
+from infopack.bundle import build_bundle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("e2e")
+    content = copy_example_content(base / "content")
+    for name, text in seed_articles().items():
+        (content / "articles" / name).write_text(text, encoding="utf-8")
+    out = base / "bundle"
+    build_bundle(content, out)
+    return out
+
+
+def open_viewer(page, bundle: Path, route: str = ""):
+    page.goto((bundle / "index.html").as_uri() + route)
+    page.wait_for_selector("main h1")
+    return page
+
+
+def storage_is_empty(page) -> None:
+    assert page.context.cookies() == []
+    counts = page.evaluate("""async () => ({
+        local: localStorage.length,
+        session: sessionStorage.length,
+        idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+    })""")
+    assert counts == {"local": 0, "session": 0, "idb": 0}
+
+
+def test_library_lists_every_article_and_opens_korean_and_english(page, bundle):
+    open_viewer(page, bundle)
+    page.wait_for_selector(".list li")
+    titles = page.locator(".list li a.title").all_inner_texts()
+    assert len(titles) == 12  # 8 example articles + 4 seed captures
+    assert "이 도서관을 안전하게 읽는 방법" in titles
+    assert any("North Korean" in title for title in titles)
+
+    page.click("text=이 도서관을 안전하게 읽는 방법")
+    page.wait_for_selector("article .body p")
+    assert "인터넷 연결 없이" in page.inner_text("article")
+    assert page.url.endswith("#/a/reading-safely")
+
+    page.go_back()
+    page.wait_for_selector(".list li")
+    page.click("text=How vaccines teach the body to fight disease")
+    page.wait_for_selector("article table")
+    assert "memory cells" in page.inner_text("article")
+
+    page.goto((bundle / "index.html").as_uri() + "#/a/seed-3")  # deep link
+    page.wait_for_selector("article .body p")
+    assert "Eundok" in page.inner_text("article")
+
+    assert page.console_errors == []
+    assert page.requested_urls and all(url.startswith("file:") for url in page.requested_urls), page.requested_urls
+    storage_is_empty(page)
+
+
+def test_external_links_are_text_not_navigation(page, bundle):
+    open_viewer(page, bundle, "#/a/verify-card-en")
+    page.wait_for_selector("article .body")
+    assert page.locator("article a[href^='http']").count() == 0
+
+
+def test_unknown_article_address_says_so(page, bundle):
+    page.goto((bundle / "index.html").as_uri() + "#/a/no-such-article")
+    page.wait_for_selector(".notice")
+    assert "이 주소의 글이 없습니다" in page.inner_text("main")
+
+
+def test_flipped_byte_in_text_pack_names_the_damage_and_rest_still_works(page, bundle, tmp_path):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(bundle, damaged)
+    pack = damaged / "data" / "text" / "0000.js"
+    data = bytearray(pack.read_bytes())
+    data[40] = ord("A") if data[40] != ord("A") else ord("B")  # inside the base64 payload
+    pack.write_bytes(bytes(data))
+    page.goto(damaged.joinpath("index.html").as_uri() + "#/a/reading-safely")
+    page.wait_for_selector(".notice")
+    assert "data/text/0000.js" in page.inner_text(".notice")
+    page.goto(damaged.joinpath("index.html").as_uri())
+    page.wait_for_selector(".list li")
+    assert page.locator(".list li").count() == 12
+    page.goto(damaged.joinpath("index.html").as_uri() + "#/check")
+    page.click("text=검사 시작")
+    page.wait_for_selector("text=손상되었거나 없습니다")
+    assert "data/text/0000.js" in page.inner_text("main")
+
+
+def test_missing_data_file_reported_not_blank(page, bundle, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    (broken / "data" / "cat" / "0000.js").unlink()
+    page.goto(broken.joinpath("index.html").as_uri())
+    page.wait_for_selector(".notice")
+    assert "data/cat/0000.js" in page.inner_text(".notice")
