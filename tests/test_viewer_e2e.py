@@ -44,7 +44,7 @@ def test_library_lists_every_article_and_opens_korean_and_english(page, bundle):
     open_viewer(page, bundle)
     page.wait_for_selector(".list li")
     titles = page.locator(".list li a.title").all_inner_texts()
-    assert len(titles) == 12  # 8 example articles + 4 seed captures
+    assert len(titles) == 13  # 9 example articles + 4 seed captures
     assert "이 도서관을 안전하게 읽는 방법" in titles
     assert any("North Korean" in title for title in titles)
 
@@ -92,7 +92,7 @@ def test_flipped_byte_in_text_pack_names_the_damage_and_rest_still_works(page, b
     assert "data/text/0000.js" in page.inner_text(".notice")
     page.goto(damaged.joinpath("index.html").as_uri())
     page.wait_for_selector(".list li")
-    assert page.locator(".list li").count() == 12
+    assert page.locator(".list li").count() == 13
     page.goto(damaged.joinpath("index.html").as_uri() + "#/check")
     page.click("text=검사 시작")
     page.wait_for_selector("text=손상되었거나 없습니다")
@@ -106,3 +106,14 @@ def test_missing_data_file_reported_not_blank(page, bundle, tmp_path):
     page.goto(broken.joinpath("index.html").as_uri())
     page.wait_for_selector(".notice")
     assert "data/cat/0000.js" in page.inner_text(".notice")
+
+
+def test_image_audio_and_video_load_from_sibling_files(page, bundle):
+    open_viewer(page, bundle, "#/a/welcome")
+    page.wait_for_selector("article video")
+    page.wait_for_function("document.querySelector('article img').naturalWidth > 0")
+    page.wait_for_function("document.querySelector('article audio').readyState >= 1")
+    page.wait_for_function("document.querySelector('article video').readyState >= 1")
+    sources = page.eval_on_selector_all("article img, article audio, article video", "els => els.map(e => e.src)")
+    assert all(src.startswith("file:") and "/media/welcome-" in src for src in sources), sources
+    assert all(url.startswith("file:") for url in page.requested_urls)

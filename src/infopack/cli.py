@@ -56,9 +56,9 @@ def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key:
 
     secret = None
     if sign_key is not None:  # unlock first: a wrong passphrase must not cost a whole build
-        from infopack.sign import load_secret_key, resolve_passphrase
+        from infopack.cli_trust import secret_key_for_signing
 
-        secret = load_secret_key(sign_key, resolve_passphrase(sign_key, passphrase_file))
+        secret = secret_key_for_signing(sign_key, passphrase_file)
     progress = None if quiet else (lambda message: click.echo(f"  {message}", err=True))
     result = build_bundle(content_dir, out_dir, force=force, profile=profile, progress=progress)
     for warning in result.warnings:

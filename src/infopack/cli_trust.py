@@ -34,7 +34,7 @@ def _is_inside(path: Path, directory: Path) -> bool:
     return path.resolve().is_relative_to(directory.resolve())
 
 
-def _secret_key_for_signing(key_path: Path, passphrase_file: Path | None) -> SecretKey:
+def secret_key_for_signing(key_path: Path, passphrase_file: Path | None) -> SecretKey:
     if not secret_key_needs_passphrase(key_path):
         return load_secret_key(key_path, None)
     return load_secret_key(key_path, resolve_passphrase(passphrase_file))
@@ -87,7 +87,7 @@ def register_trust_commands(main: click.Group) -> None:
         """Sign BUNDLE/manifest.json (adds a co-signature if other keys signed it already)."""
         if _is_inside(key_path, bundle):
             raise InfopackError("the secret key is inside the bundle; move it out first", key_path)
-        secret = _secret_key_for_signing(key_path, passphrase_file)
+        secret = secret_key_for_signing(key_path, passphrase_file)
         written = sign_bundle(bundle, secret, signature_out=signature_out, expires=expires)
         click.echo(f"signed by key {secret.id_hex}: {written}")
 
