@@ -16,6 +16,8 @@ var InfopackZstd = (function () {
   var DICT_MAGIC = 0xec30a437;
   var SKIPPABLE_MASK = 0xfffffff0;
   var SKIPPABLE_MAGIC = 0x184d2a50;
+  // Matches longer than this (and not overlapping their source) use copyWithin.
+  var MATCH_BUILTIN_MIN = 24;
   var BLOCK_MAX = 131072; // 128 KiB: the format's cap on a block's decompressed size
   // Beyond this a JS engine may refuse the allocation; content sizes above it are rejected.
   var MAX_OUTPUT = 0x7fffffff;
@@ -36,13 +38,13 @@ var InfopackZstd = (function () {
   // Code tables (RFC 8878 section 3.1.1.3.2.1.1): literal and match length codes map to a
   // baseline plus a number of extra bits read from the sequence bitstream.
 
-  var LL_BASE = new Uint32Array([
+  var LL_BASE = new Int32Array([
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64,
     128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
   var LL_EXTRA = new Uint8Array([
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11,
     12, 13, 14, 15, 16]);
-  var ML_BASE = new Uint32Array(53);
+  var ML_BASE = new Int32Array(53);
   var ML_EXTRA = new Uint8Array(53);
   (function fillMatchLengthCodes() {
     var extra = [1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
@@ -56,14 +58,17 @@ var InfopackZstd = (function () {
     }
   })();
   // Offset codes: the value is (1 << code) + code extra bits; both derive from the code itself.
-  var OF_BASE = new Uint32Array(32);
+  var OF_BASE = new Int32Array(32);
   var OF_EXTRA = new Uint8Array(32);
   (function fillOffsetCodes() {
-    for (var code = 0; code < 32; code++) {
-      OF_BASE[code] = Math.pow(2, code);
+    for (var code = 0; code < 31; code++) {
+      OF_BASE[code] = 1 << code;
       OF_EXTRA[code] = code;
     }
   })();
+  // Offset code 31 needs a 2 GiB window, more than a typed array here can hold: tables using it are
+  // rejected when built, so the sequence loop never meets it.
+  var UNSUPPORTED_OFFSET_CODE = 'offset code 31 (2 GiB window) is not supported';
 
   // Predefined distributions (RFC 8878 section 3.1.1.3.2.2).
   var LL_DEFAULT = [4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2,
@@ -144,11 +149,13 @@ var InfopackZstd = (function () {
   function SeqTable(log) {
     var size = 1 << log;
     this.log = log;
-    this.base = new Uint32Array(size);
+    this.base = new Int32Array(size); // Int32, not Uint32: keeps V8 on small-integer arithmetic
     this.extra = new Uint8Array(size);
     this.nbBits = new Uint8Array(size);
     this.next = new Uint16Array(size);
     this.symbol = new Uint8Array(size);
+    // Packed per state for the sequence loop: next state base | FSE bits << 16 | extra bits << 24.
+    this.info = new Int32Array(size);
   }
 
   function buildFseTable(counts, symbolCount, log, kind) {
@@ -178,6 +185,7 @@ var InfopackZstd = (function () {
       }
     }
     if (pos !== 0) fail(kind.name + ' table cannot be built from its distribution');
+    if (kind === OF_KIND && symbolCount > 31 && counts[31] !== 0) fail(UNSUPPORTED_OFFSET_CODE);
     for (var state = 0; state < size; state++) {
       var sym = symbolOf[state];
       var n = nextCount[sym]++;
@@ -186,16 +194,19 @@ var InfopackZstd = (function () {
       table.next[state] = (n << bits) - size;
       table.base[state] = kind.base[sym];
       table.extra[state] = kind.extra[sym];
+      table.info[state] = table.next[state] | (bits << 16) | (kind.extra[sym] << 24);
     }
     return table;
   }
 
   function rleTable(symbol, kind) {
     if (symbol > kind.maxSymbol) fail(kind.name + ' RLE symbol ' + symbol + ' is out of range');
+    if (kind === OF_KIND && symbol === 31) fail(UNSUPPORTED_OFFSET_CODE);
     var table = new SeqTable(0);
     table.symbol[0] = symbol;
     table.base[0] = kind.base[symbol];
     table.extra[0] = kind.extra[symbol];
+    table.info[0] = kind.extra[symbol] << 24;
     return table;
   }
 
@@ -311,7 +322,7 @@ var InfopackZstd = (function () {
 
   // Weight tables reuse buildFseTable; baselines do not matter there, any symbol up to 255 is fine.
   var WEIGHT_KIND = { name: 'Huffman weight', maxSymbol: 255, maxLog: 6,
-    base: new Uint32Array(256), extra: new Uint8Array(256) };
+    base: new Int32Array(256), extra: new Uint8Array(256) };
 
   function buildHuffmanTable(weights, count, size) {
     var total = 0;
@@ -571,9 +582,9 @@ var InfopackZstd = (function () {
     pos = readSeqTable((modes >>> 2) & 3, src, pos, end, state, ML_KIND, 'mlTable', ML_PREDEFINED);
 
     var llT = state.llTable, ofT = state.ofTable, mlT = state.mlTable;
-    var llBase = llT.base, llExtra = llT.extra, llNb = llT.nbBits, llNext = llT.next;
-    var ofBase = ofT.base, ofExtra = ofT.extra, ofNb = ofT.nbBits, ofNext = ofT.next;
-    var mlBase = mlT.base, mlExtra = mlT.extra, mlNb = mlT.nbBits, mlNext = mlT.next;
+    var llBase = llT.base, llInfo = llT.info;
+    var ofBase = ofT.base, ofInfo = ofT.info;
+    var mlBase = mlT.base, mlInfo = mlT.info;
 
     // Backward bitstream over src[pos..end), inlined: acc holds `bits` unread bits in its low end.
     if (end <= pos) fail('sequence bitstream is empty');
@@ -598,41 +609,44 @@ var InfopackZstd = (function () {
     var historyStart = dictContent === null ? frameStart : frameStart - dictContent.length;
 
     for (i = 0; i < nbSeq; i++) {
-      // Offset value: (1 << code) + code extra bits. Codes above 24 bits are read in two parts.
-      n = ofExtra[ofState];
-      if (bits < n) {
+      var ofCell = ofInfo[ofState], mlCell = mlInfo[mlState], llCell = llInfo[llState];
+      var ofN = ofCell >>> 24, mlN = mlCell >>> 24, llN = llCell >>> 24;
+      if (bits < 25) {
         while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
       }
-      if (n > 24) {
-        v = (acc >>> (bits - (n - 16))) & ((1 << (n - 16)) - 1);
-        bits -= n - 16;
-        while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-        if (bits < 16) fail('sequence bitstream is corrupted (read past its start)');
-        v = v * 65536 + ((acc >>> (bits - 16)) & 0xffff);
-        bits -= 16;
+      var offsetValue, ml, ll;
+      if (ofN + mlN + llN <= bits) {
+        // Common case: all three extra-bit fields are already in acc.
+        bits -= ofN;
+        offsetValue = ofBase[ofState] + ((acc >>> bits) & ((1 << ofN) - 1));
+        bits -= mlN;
+        ml = mlBase[mlState] + ((acc >>> bits) & ((1 << mlN) - 1));
+        bits -= llN;
+        ll = llBase[llState] + ((acc >>> bits) & ((1 << llN) - 1));
       } else {
-        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
-        v = (acc >>> (bits - n)) & ((1 << n) - 1);
-        bits -= n;
-      }
-      var offsetValue = ofBase[ofState] + v;
-
-      n = mlExtra[mlState];
-      if (bits < n) {
+        // Long offsets, or the stream's first bits: one field at a time, refilling in between.
+        if (ofN > 24) {
+          bits -= ofN - 16;
+          if (bits < 0) fail('sequence bitstream is corrupted (read past its start)');
+          v = (acc >>> bits) & ((1 << (ofN - 16)) - 1);
+          while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
+          bits -= 16;
+          if (bits < 0) fail('sequence bitstream is corrupted (read past its start)');
+          offsetValue = ofBase[ofState] + v * 65536 + ((acc >>> bits) & 0xffff);
+        } else {
+          bits -= ofN;
+          if (bits < 0) fail('sequence bitstream is corrupted (read past its start)');
+          offsetValue = ofBase[ofState] + ((acc >>> bits) & ((1 << ofN) - 1));
+        }
         while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
-      }
-      var ml = mlBase[mlState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
-      bits -= n;
-
-      n = llExtra[llState];
-      if (bits < n) {
+        bits -= mlN;
+        if (bits < 0) fail('sequence bitstream is corrupted (read past its start)');
+        ml = mlBase[mlState] + ((acc >>> bits) & ((1 << mlN) - 1));
         while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-        if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+        bits -= llN;
+        if (bits < 0) fail('sequence bitstream is corrupted (read past its start)');
+        ll = llBase[llState] + ((acc >>> bits) & ((1 << llN) - 1));
       }
-      var ll = llBase[llState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
-      bits -= n;
-
       // Repeat offsets (section 3.1.1.5).
       var offset;
       if (offsetValue > 3) {
@@ -664,29 +678,22 @@ var InfopackZstd = (function () {
 
       // State updates (not after the last sequence): literal length, match length, offset.
       if (i + 1 < nbSeq) {
-        n = llNb[llState];
-        if (bits < n) {
+        var llNb = (llCell >>> 16) & 255, mlNb = (mlCell >>> 16) & 255, ofNb = (ofCell >>> 16) & 255;
+        if (bits < llNb + mlNb) {
           while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+          if (bits < llNb + mlNb) fail('sequence bitstream is corrupted (read past its start)');
         }
-        llState = llNext[llState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
-        bits -= n;
-        n = mlNb[mlState];
-        if (bits < n) {
+        bits -= llNb;
+        llState = (llCell & 0xffff) + ((acc >>> bits) & ((1 << llNb) - 1));
+        bits -= mlNb;
+        mlState = (mlCell & 0xffff) + ((acc >>> bits) & ((1 << mlNb) - 1));
+        if (bits < ofNb) {
           while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
+          if (bits < ofNb) fail('sequence bitstream is corrupted (read past its start)');
         }
-        mlState = mlNext[mlState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
-        bits -= n;
-        n = ofNb[ofState];
-        if (bits < n) {
-          while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
-          if (bits < n) fail('sequence bitstream is corrupted (read past its start)');
-        }
-        ofState = ofNext[ofState] + ((acc >>> (bits - n)) & ((1 << n) - 1));
-        bits -= n;
+        bits -= ofNb;
+        ofState = (ofCell & 0xffff) + ((acc >>> bits) & ((1 << ofNb) - 1));
       }
-
       // Execute: copy ll literals, then ml bytes from offset back.
       if (litPos + ll > litEnd) fail('sequence uses more literals than the block has');
       if (op + ll + ml > limit) fail('block decodes to more than its frame allows');
@@ -695,18 +702,37 @@ var InfopackZstd = (function () {
         op += ll;
         litPos += ll;
       } else {
-        for (var k = 0; k < ll; k++) out[op++] = lit[litPos++];
+        // Short copies are cheaper as unrolled byte moves than as a builtin call.
+        var litStop = litPos + ll;
+        while (litPos + 4 <= litStop) {
+          out[op] = lit[litPos];
+          out[op + 1] = lit[litPos + 1];
+          out[op + 2] = lit[litPos + 2];
+          out[op + 3] = lit[litPos + 3];
+          op += 4;
+          litPos += 4;
+        }
+        while (litPos < litStop) out[op++] = lit[litPos++];
       }
       var from = op - offset;
       if (from < frameStart) {
         if (from < historyStart) fail('match offset ' + offset + ' reaches before the window');
         op = copyFromDictionary(out, op, offset, ml, frameStart, dictContent);
-      } else if (offset >= ml && ml > 32) {
+      } else if (offset >= ml && ml > MATCH_BUILTIN_MIN) {
         out.copyWithin(op, from, from + ml);
         op += ml;
       } else {
-        for (var m = 0; m < ml; m++) out[op + m] = out[from + m];
-        op += ml;
+        // Byte by byte, in order: when offset < ml the copy repeats the last `offset` bytes.
+        var stop = op + ml;
+        while (op + 4 <= stop) {
+          out[op] = out[from];
+          out[op + 1] = out[from + 1];
+          out[op + 2] = out[from + 2];
+          out[op + 3] = out[from + 3];
+          op += 4;
+          from += 4;
+        }
+        while (op < stop) out[op++] = out[from++];
       }
     }
     if (bits !== 0 || bp !== start) fail('sequence bitstream is corrupted (wrong length)');
