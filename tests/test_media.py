@@ -291,6 +291,22 @@ def test_animated_gif_keeps_its_first_frame(tmp_path: Path):
         assert image.convert("RGB").getpixel((20, 15))[0] > 200
 
 
+@pytest.mark.parametrize("mode, extension", [
+    ("1", ".png"), ("L", ".jpg"), ("LA", ".png"), ("P", ".jpg"), ("CMYK", ".jpg"), ("I;16", ".png"),
+    ("RGB", ".jpg"),
+])
+def test_every_pixel_mode_becomes_a_browser_format(mode, extension, tmp_path: Path):
+    """Every mode comes out as L/RGB(A); noise makes JPEG the smaller choice for 8-bit PNG sources."""
+    source = tmp_path / ("src.jpg" if mode in ("CMYK", "RGB") else "src.png")
+    noise = Image.effect_noise((64, 48), 50)
+    image = noise.convert(mode) if mode != "LA" else Image.merge("LA", (noise, noise.point(lambda v: v // 2)))
+    image.save(source)
+    result = prepare_media(source, tmp_path / "out", DEFAULT)
+    assert result.path.suffix == extension
+    with Image.open(result.path) as cleaned:
+        assert cleaned.mode in ("L", "RGB", "LA", "RGBA") and cleaned.size == (64, 48)
+
+
 def test_image_estimate_is_exact(dirty_jpeg: Path, dirty_png: Path, tmp_path: Path):
     for source in (dirty_jpeg, dirty_png):
         assert estimate_media(source, SMALL) == prepare_media(source, tmp_path / source.stem, SMALL).size
@@ -356,6 +372,31 @@ def test_unplayable_container_is_transcoded_to_h264_aac_mp4(dirty_mkv: Path, tmp
     assert result.path.suffix == ".mp4"
     probe = assert_clean_av(result.path, streams=2)
     assert sorted(s["codec_name"] for s in probe["streams"]) == ["aac", "h264"]
+
+
+@pytest.fixture(scope="module")
+def rotated_mp4(media_dir: Path) -> Path:
+    """A phone-style clip: 320x240 stored, to be shown turned 90 degrees (display matrix)."""
+    path = media_dir / "portrait.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    run(require("exiftool"), "-q", "-overwrite_original", "-Rotation=90", str(path))
+    return path
+
+
+def test_rotated_video_copy_keeps_rotation_and_poster_is_upright(rotated_mp4: Path, tmp_path: Path):
+    result = prepare_media(rotated_mp4, tmp_path / "portrait", DEFAULT)
+    assert (result.width, result.height) == (240, 320)
+    assert_clean_av(result.path, streams=1)
+    with Image.open(result.poster) as poster:
+        assert poster.size == (240, 320)
+
+
+def test_rotated_video_transcode_applies_rotation(rotated_mp4: Path, tmp_path: Path):
+    result = prepare_media(rotated_mp4, tmp_path / "portrait", replace(SMALL, video_max_height=160))
+    video = assert_clean_av(result.path, streams=1)["streams"][0]
+    assert (video["width"], video["height"]) == (120, 160) == (result.width, result.height)
+    assert not any("rotation" in side for side in video.get("side_data_list", []))
 
 
 def test_mp3_loses_id3_tags_and_cover_art(dirty_mp3: Path, tmp_path: Path):
@@ -431,7 +472,7 @@ def test_corrupt_image_is_one_line_error_and_nothing_written(name, content, tmp_
     with pytest.raises(InfopackError) as excinfo:
         prepare_media(source, tmp_path / "out" / "x", DEFAULT)
     assert_one_line_error(excinfo, source, "not a readable image")
-    assert not list((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()
     assert source.read_bytes() == content
 
 
@@ -471,7 +512,7 @@ def test_corrupt_audio_or_video_is_one_line_error_and_nothing_written(name, tmp_
     with pytest.raises(InfopackError) as excinfo:
         prepare_media(source, tmp_path / "out" / "x", DEFAULT)
     assert_one_line_error(excinfo, source, "not a readable")
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()
     with pytest.raises(InfopackError):
         estimate_media(source, DEFAULT)
 

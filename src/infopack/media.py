@@ -145,7 +145,6 @@ def prepare_media(src: Path, dst_stem: Path, profile: MediaProfile) -> PreparedM
     src, dst_stem = Path(src), Path(dst_stem)
     kind = media_kind(src)
     _require_file(src)
-    dst_stem.parent.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         return _prepare_image(src, dst_stem, profile)
     return _prepare_av(src, dst_stem, profile, kind)
@@ -184,6 +183,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _write_atomically(dst: Path, data: bytes) -> None:
     """Write via a temporary sibling so a failed run never leaves a half-written file."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.partial")
     tmp.write_bytes(data)
     os.replace(tmp, dst)
@@ -624,6 +624,7 @@ def _prepare_av(src: Path, dst_stem: Path, profile: MediaProfile, kind: str) -> 
     plan = plan_av(probe, profile, kind)
     dst = dst_stem.with_name(dst_stem.name + plan.extension)
     _guard_destination(src, dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.partial")
     try:
         _run_ffmpeg(ffmpeg_arguments(src, tmp, probe, plan), src, kind)
