@@ -117,3 +117,20 @@ def test_image_audio_and_video_load_from_sibling_files(page, bundle):
     sources = page.eval_on_selector_all("article img, article audio, article video", "els => els.map(e => e.src)")
     assert all(src.startswith("file:") and "/media/welcome-" in src for src in sources), sources
     assert all(url.startswith("file:") for url in page.requested_urls)
+
+
+def test_one_file_variant_opens_with_no_sibling_files(page, bundle, tmp_path):
+    alone = tmp_path / "phone-only"
+    alone.mkdir()
+    shutil.copy(bundle / "phone.html", alone / "phone.html")
+    page.goto((alone / "phone.html").as_uri())
+    page.wait_for_selector(".list li")
+    assert page.locator(".list li").count() == 13
+    page.click("text=How vaccines teach the body to fight disease")
+    page.wait_for_selector("article table")
+    page.goto((alone / "phone.html").as_uri() + "#/a/welcome")
+    page.wait_for_selector("article .notice")
+    assert "index.html" in page.inner_text("article .notice")  # says what is missing and where it is
+    assert page.locator("article img, article audio, article video").count() == 0
+    assert set(page.requested_urls) == {(alone / "phone.html").as_uri()}
+    storage_is_empty(page)

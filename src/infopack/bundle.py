@@ -28,6 +28,9 @@ from infopack.sign import BundleInfo, write_manifest
 from infopack.viewer_build import render_viewer
 
 FORMAT = "infopack/1"
+ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
+# Above this a phone browser takes too long (or runs out of memory) to open one HTML file.
+ONE_FILE_LIMIT = 48 * 1024 * 1024
 CATALOG_SHARD_SIZE = 1000
 SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
 
@@ -92,7 +95,7 @@ def build_bundle(
     return BuildResult(
         bundle_dir=out_dir,
         index_html=out_dir / "index.html",
-        one_file_html=(out_dir / "one-file.html") if (out_dir / "one-file.html").exists() else None,
+        one_file_html=(out_dir / ONE_FILE_NAME) if (out_dir / ONE_FILE_NAME).exists() else None,
         articles=len(articles),
         total_bytes=total,
         warnings=warnings,
@@ -188,10 +191,25 @@ def _assemble(
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
 
     root = _root_document(content, articles, payloads, slug_shards, search.meta)
-    files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in sorted(payloads.items())]
-    viewer = render_viewer(root, content.settings.lang)
-    files.append(BundleFile("index.html", viewer.index_html))
+    data_files = {name: data_file_text(name, payload) for name, payload in sorted(payloads.items())}
+    files = [BundleFile(f"data/{name}.js", text) for name, text in data_files.items()]
+    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang).index_html))
+    one_file = _one_file_variant(root, content, data_files, media_omitted=any(r.media for r in rendered))
+    if one_file is None:
+        say(f"no {ONE_FILE_NAME}: the library is larger than {ONE_FILE_LIMIT // 2**20} MB, too big for a phone to open as one file")
+    else:
+        files.append(BundleFile(ONE_FILE_NAME, one_file))
     return files
+
+
+def _one_file_variant(root: dict, content: Content, data_files: dict[str, bytes], media_omitted: bool) -> bytes | None:
+    """Viewer + every data file inline, for phones that hand the browser a single file."""
+    inline_bytes = sum(len(text) + 18 for text in data_files.values())
+    if inline_bytes > ONE_FILE_LIMIT:
+        return None
+    inline = "".join(f"<script>{text.decode('ascii').rstrip()}</script>\n" for text in data_files.values())
+    one_root = {**root, "one_file": True, "media_omitted": media_omitted}
+    return render_viewer(one_root, content.settings.lang, inline_data=inline).index_html
 
 
 def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:

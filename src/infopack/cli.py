@@ -71,7 +71,7 @@ def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key:
     click.echo(f"built {result.articles} articles, {result.total_bytes:,} bytes")
     click.echo(f"open: {result.index_html.resolve()}")
     if result.one_file_html is not None:
-        click.echo(f"one-file: {result.one_file_html.resolve()}")
+        click.echo(f"open on a phone (one file): {result.one_file_html.resolve()}")
 
 
 from infopack.cli_trust import register_trust_commands  # noqa: E402  (needs main and one_line_errors)

@@ -325,7 +325,7 @@
       if (token !== routeToken) return;
       var row = parts[0];
       var body = el('div', { 'class': 'body', lang: row[3] });
-      if (parts[1] !== null) body.innerHTML = parts[1]; // built by us, sanitised, and hash-checked
+      if (parts[1] !== null) body.appendChild(articleNodes(parts[1]));
       else body.appendChild(notice(damageText('damagedArticle', parts[2])));
       var tags = el('p', { 'class': 'filters' }, row[5].map(function (tag) { return chip(tag, '#/tag/' + encodeURIComponent(tag)); }));
       var missing = ONE_FILE && ROOT.media_omitted && row[9].length ? notice(t('missingMedia')) : null;
@@ -337,6 +337,27 @@
       if (token !== routeToken) return;
       var text = error instanceof Damage ? damageText('damagedArticle', error) : t('notFound');
       show([notice(text), el('p', null, [el('a', { href: '#/', text: t('back') })])]);
+    });
+  }
+
+  /* Article HTML was sanitised at build time and its pack is hash-checked; it is parsed in an inert
+   * document first so that, in the one-file variant, media can be removed before anything loads. */
+  function articleNodes(html) {
+    var doc = new DOMParser().parseFromString('<!DOCTYPE html><body>' + html, 'text/html');
+    if (ONE_FILE && ROOT.media_omitted) dropMissingMedia(doc.body);
+    var fragment = document.createDocumentFragment();
+    while (doc.body.firstChild) fragment.appendChild(document.adoptNode(doc.body.firstChild));
+    return fragment;
+  }
+
+  /* The one-file variant carries no media files: remove players and images that cannot load. */
+  function dropMissingMedia(body) {
+    Array.prototype.forEach.call(body.querySelectorAll('img, audio, video'), function (node) {
+      var label = node.getAttribute('alt') || '';
+      var holder = node.closest('figure') || node;
+      var caption = holder.querySelector && holder.querySelector('figcaption');
+      var text = label || (caption ? caption.textContent : '');
+      holder.replaceWith(el('p', { 'class': 'meta', text: '[' + (text || node.tagName.toLowerCase()) + ']' }));
     });
   }
 
@@ -562,8 +583,13 @@
     route();
   }
 
-  applyUiStrings();
-  wireChrome();
-  window.addEventListener('hashchange', route);
-  route();
+  function start() {
+    applyUiStrings();
+    wireChrome();
+    window.addEventListener('hashchange', route);
+    route();
+  }
+  // In the one-file variant the data scripts follow this one: wait until they have all run.
+  if (ONE_FILE && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
 })();
