@@ -86,37 +86,37 @@ var InfopackZstd = (function () {
   // ---------------------------------------------------------------------------------------------
   // FSE (RFC 8878 section 4.1)
 
-  /* Reads an FSE table description (section 4.1.1) at src[pos..end). Returns the normalized
-   * counts, the accuracy log and the number of bytes the description took. */
-  function readFseDescription(src, pos, end, maxSymbol, maxLog, what) {
+  /* Reads an FSE table description (section 4.1.1) at src[pos..end) into `counts` (normalized
+   * counts, zero beyond the last symbol). Returns the number of symbols; sets descLog/descSize. */
+  var descLog = 0;
+  var descSize = 0;
+  function readFseDescription(src, pos, end, counts, maxSymbol, maxLog, what) {
     var start = pos;
     var bitPos = 0; // bits consumed from src[start]
-    function peek(n) {
-      var byte = start + (bitPos >>> 3);
-      if (byte >= end) fail(what + ' table description is truncated');
-      var word = src[byte] | (src[byte + 1] << 8) | (src[byte + 2] << 16);
-      if (byte + 1 >= end) word &= 0xff;
-      else if (byte + 2 >= end) word &= 0xffff;
-      return (word >>> (bitPos & 7)) & ((1 << n) - 1);
-    }
-    var log = peek(4) + 5;
-    bitPos += 4;
+    var bytePos, word;
+    // Every field is at most 10 bits; three bytes from bytePos always cover it.
+    bytePos = start;
+    if (bytePos >= end) fail(what + ' table description is truncated');
+    word = src[bytePos] | (src[bytePos + 1] << 8) | (src[bytePos + 2] << 16);
+    var log = (word & 15) + 5;
+    bitPos = 4;
     if (log > maxLog) fail(what + ' accuracy log ' + log + ' exceeds ' + maxLog);
-    var counts = new Int16Array(maxSymbol + 1);
+    counts.fill(0, 0, maxSymbol + 1);
     var remaining = (1 << log) + 1;
     var threshold = 1 << log;
     var nbBits = log + 1;
     var symbol = 0;
     while (remaining > 1) {
       if (symbol > maxSymbol) fail(what + ' table description has too many symbols');
-      var low = peek(nbBits - 1);
+      bytePos = start + (bitPos >>> 3);
+      if (bytePos >= end) fail(what + ' table description is truncated');
+      word = (src[bytePos] | (src[bytePos + 1] << 8) | (src[bytePos + 2] << 16)) >>> (bitPos & 7);
       var max = 2 * threshold - 1 - remaining;
-      var value;
-      if (low < max) {
-        value = low;
+      var value = word & (threshold - 1);
+      if (value < max) {
         bitPos += nbBits - 1;
       } else {
-        value = peek(nbBits);
+        value = word & (2 * threshold - 1);
         if (value >= threshold) value -= max;
         bitPos += nbBits;
       }
@@ -126,10 +126,13 @@ var InfopackZstd = (function () {
       if (count === 0) {
         // A zero probability is followed by 2-bit repeat flags for further zero-probability symbols.
         for (;;) {
-          var repeat = peek(2);
+          bytePos = start + (bitPos >>> 3);
+          if (bytePos >= end) fail(what + ' table description is truncated');
+          var repeat = ((src[bytePos] | (src[bytePos + 1] << 8)) >>> (bitPos & 7)) & 3;
           bitPos += 2;
           symbol += repeat;
           if (repeat !== 3) break;
+          if (symbol > maxSymbol + 1) break;
         }
         if (symbol > maxSymbol + 1) fail(what + ' table description has too many symbols');
       }
@@ -141,28 +144,31 @@ var InfopackZstd = (function () {
     if (remaining !== 1) fail(what + ' table description has probabilities that do not add up');
     var size = (bitPos + 7) >>> 3;
     if (start + size > end) fail(what + ' table description is truncated');
-    return { counts: counts, symbols: symbol, log: log, size: size };
+    descLog = log;
+    descSize = size;
+    return symbol;
   }
 
-  /* A decoding table for sequence codes. For each state: the symbol's baseline and extra-bit count
-   * (looked up once here rather than per sequence), and how to reach the next state. */
-  function SeqTable(log) {
-    var size = 1 << log;
-    this.log = log;
+  /* A decoding table for sequence codes. info[state] packs what the sequence loop needs:
+   * next state base | FSE bits << 16 | extra bits << 24; base[state] is the symbol's baseline
+   * (looked up once here rather than per sequence). */
+  function SeqTable(capacityLog) {
+    var size = 1 << capacityLog;
+    this.log = 0;
     this.base = new Int32Array(size); // Int32, not Uint32: keeps V8 on small-integer arithmetic
-    this.extra = new Uint8Array(size);
-    this.nbBits = new Uint8Array(size);
-    this.next = new Uint16Array(size);
-    this.symbol = new Uint8Array(size);
-    // Packed per state for the sequence loop: next state base | FSE bits << 16 | extra bits << 24.
     this.info = new Int32Array(size);
+    this.symbol = new Uint8Array(size);
   }
 
-  function buildFseTable(counts, symbolCount, log, kind) {
+  var spreadCount = new Uint16Array(256);
+
+  /* Builds the decoding table for normalized `counts` into `table` (a fresh one if null). */
+  function buildFseTable(counts, symbolCount, log, kind, table) {
     var size = 1 << log;
-    var table = new SeqTable(log);
+    if (table === null) table = new SeqTable(log);
+    table.log = log;
     var symbolOf = table.symbol;
-    var nextCount = new Uint16Array(symbolCount);
+    var nextCount = spreadCount;
     var high = size - 1;
     var s;
     // "Less than 1" probability symbols take one cell each at the top of the table.
@@ -186,15 +192,13 @@ var InfopackZstd = (function () {
     }
     if (pos !== 0) fail(kind.name + ' table cannot be built from its distribution');
     if (kind === OF_KIND && symbolCount > 31 && counts[31] !== 0) fail(UNSUPPORTED_OFFSET_CODE);
+    var base = table.base, info = table.info, kindBase = kind.base, kindExtra = kind.extra;
     for (var state = 0; state < size; state++) {
       var sym = symbolOf[state];
       var n = nextCount[sym]++;
       var bits = log - highBit(n);
-      table.nbBits[state] = bits;
-      table.next[state] = (n << bits) - size;
-      table.base[state] = kind.base[sym];
-      table.extra[state] = kind.extra[sym];
-      table.info[state] = table.next[state] | (bits << 16) | (kind.extra[sym] << 24);
+      base[state] = kindBase[sym];
+      info[state] = ((n << bits) - size) | (bits << 16) | (kindExtra[sym] << 24);
     }
     return table;
   }
@@ -205,7 +209,6 @@ var InfopackZstd = (function () {
     var table = new SeqTable(0);
     table.symbol[0] = symbol;
     table.base[0] = kind.base[symbol];
-    table.extra[0] = kind.extra[symbol];
     table.info[0] = kind.extra[symbol] << 24;
     return table;
   }
@@ -214,9 +217,16 @@ var InfopackZstd = (function () {
     return new Int16Array(list);
   }
 
-  var LL_PREDEFINED = buildFseTable(countsOf(LL_DEFAULT), 36, 6, LL_KIND);
-  var ML_PREDEFINED = buildFseTable(countsOf(ML_DEFAULT), 53, 6, ML_KIND);
-  var OF_PREDEFINED = buildFseTable(countsOf(OF_DEFAULT), 29, 5, OF_KIND);
+  var LL_PREDEFINED = buildFseTable(countsOf(LL_DEFAULT), 36, 6, LL_KIND, null);
+  var ML_PREDEFINED = buildFseTable(countsOf(ML_DEFAULT), 53, 6, ML_KIND, null);
+  var OF_PREDEFINED = buildFseTable(countsOf(OF_DEFAULT), 29, 5, OF_KIND, null);
+  // Tables read from a block are only ever reused by later blocks of the same frame ("repeat"
+  // mode), and only the latest one per kind: one scratch table per kind is enough. Tables of a
+  // dictionary and the predefined ones are separate objects and never overwritten.
+  var scratchCounts = new Int16Array(256);
+  LL_KIND.scratch = new SeqTable(9);
+  ML_KIND.scratch = new SeqTable(9);
+  OF_KIND.scratch = new SeqTable(8);
 
   // ---------------------------------------------------------------------------------------------
   // Backward bitstreams (section 4.1 / 4.2): read from the last byte towards the first; the last
@@ -264,12 +274,25 @@ var InfopackZstd = (function () {
   // ---------------------------------------------------------------------------------------------
   // Huffman literals (section 4.2)
 
-  /* Reads a Huffman tree description at src[pos..end). Returns {table, maxBits, size}: table[v]
-   * for the next maxBits bits v holds (symbol << 4) | code length. */
-  function readHuffmanTree(src, pos, end) {
+  /* A Huffman decoding table: table[v] for the next maxBits bits v holds (symbol << 4) | code
+   * length. `size` is the length of the tree description it was read from. */
+  function HuffmanTable() {
+    this.table = new Uint16Array(1 << 11);
+    this.maxBits = 0;
+    this.size = 0;
+  }
+
+  // As with sequence tables, only the latest tree of a frame is ever reused (treeless literals).
+  var blockHuffman = new HuffmanTable();
+  var scratchWeights = new Uint8Array(258);
+  var rankStart = new Int32Array(13);
+
+  /* Reads a Huffman tree description at src[pos..end) into the shared block table, or into a
+   * fresh one (for dictionaries, whose tables must outlive every frame). */
+  function readHuffmanTree(src, pos, end, fresh) {
     if (pos >= end) fail('Huffman tree description is truncated');
     var header = src[pos];
-    var weights = new Uint8Array(258);
+    var weights = scratchWeights;
     var count; // number of weights stored; the last symbol's weight is implied
     var size;
     if (header >= 128) {
@@ -285,32 +308,32 @@ var InfopackZstd = (function () {
       if (pos + size > end) fail('Huffman tree description is truncated');
       count = readFseWeights(src, pos + 1, pos + size, weights);
     }
-    return buildHuffmanTable(weights, count, size);
+    return buildHuffmanTable(weights, count, size, fresh ? new HuffmanTable() : blockHuffman);
   }
 
   // Huffman weights compressed with FSE: two interleaved states share one table (section 4.2.1.2).
   function readFseWeights(src, start, end, weights) {
-    var desc = readFseDescription(src, start, end, 255, 6, 'Huffman weight');
-    var table = buildFseTable(desc.counts, desc.symbols, desc.log, WEIGHT_KIND);
-    var reader = new BackReader(src, start + desc.size, end, 'Huffman weight');
+    var symbols = readFseDescription(src, start, end, scratchCounts, 255, 6, 'Huffman weight');
+    var log = descLog;
+    var table = buildFseTable(scratchCounts, symbols, log, WEIGHT_KIND, WEIGHT_KIND.scratch);
+    var reader = new BackReader(src, start + descSize, end, 'Huffman weight');
     var symbol = table.symbol;
-    var nbBits = table.nbBits;
-    var next = table.next;
-    var state1 = reader.read(desc.log);
-    var state2 = reader.read(desc.log);
+    var info = table.info;
+    var state1 = reader.read(log);
+    var state2 = reader.read(log);
     if (reader.overflowed()) fail('Huffman weight bitstream is too short');
     var count = 0;
     for (;;) {
       // weights has room for 255 stored weights, the implied last one and two of slack.
       if (count > 255) fail('Huffman weights describe too many symbols');
       weights[count++] = symbol[state1];
-      state1 = next[state1] + reader.read(nbBits[state1]);
+      state1 = (info[state1] & 0xffff) + reader.read((info[state1] >>> 16) & 255);
       if (reader.overflowed()) {
         weights[count++] = symbol[state2];
         break;
       }
       weights[count++] = symbol[state2];
-      state2 = next[state2] + reader.read(nbBits[state2]);
+      state2 = (info[state2] & 0xffff) + reader.read((info[state2] >>> 16) & 255);
       if (reader.overflowed()) {
         weights[count++] = symbol[state1];
         break;
@@ -322,9 +345,9 @@ var InfopackZstd = (function () {
 
   // Weight tables reuse buildFseTable; baselines do not matter there, any symbol up to 255 is fine.
   var WEIGHT_KIND = { name: 'Huffman weight', maxSymbol: 255, maxLog: 6,
-    base: new Int32Array(256), extra: new Uint8Array(256) };
+    base: new Int32Array(256), extra: new Uint8Array(256), scratch: new SeqTable(6) };
 
-  function buildHuffmanTable(weights, count, size) {
+  function buildHuffmanTable(weights, count, size, huf) {
     var total = 0;
     var i;
     for (i = 0; i < count; i++) {
@@ -341,20 +364,22 @@ var InfopackZstd = (function () {
     var symbols = count + 1;
     // Codes are assigned by increasing weight, then by symbol: each weight-w symbol owns
     // 2^(w-1) consecutive cells of the table.
-    var rankStart = new Uint32Array(13);
+    rankStart.fill(0);
     for (i = 0; i < symbols; i++) if (weights[i] > 0) rankStart[weights[i] + 1] += 1 << (weights[i] - 1);
     for (i = 2; i < 13; i++) rankStart[i] += rankStart[i - 1];
-    var table = new Uint16Array(1 << maxBits);
+    var table = huf.table;
     for (i = 0; i < symbols; i++) {
       var weight = weights[i];
       if (weight === 0) continue;
-      var cells = 1 << (weight - 1);
       var entry = (i << 4) | (maxBits + 1 - weight);
       var at = rankStart[weight];
-      table.fill(entry, at, at + cells);
-      rankStart[weight] = at + cells;
+      var stop = at + (1 << (weight - 1));
+      while (at < stop) table[at++] = entry;
+      rankStart[weight] = stop;
     }
-    return { table: table, maxBits: maxBits, size: size };
+    huf.maxBits = maxBits;
+    huf.size = size;
+    return huf;
   }
 
   /* Decodes one Huffman stream src[start..end) into out[op..opEnd). */
@@ -482,7 +507,7 @@ var InfopackZstd = (function () {
     var sectionEnd = pos + compressed;
     if (sectionEnd > end) fail('compressed literals are truncated');
     if (type === 2) {
-      var huf = readHuffmanTree(src, pos, sectionEnd);
+      var huf = readHuffmanTree(src, pos, sectionEnd, false);
       state.huf = huf;
       pos += huf.size;
     } else if (state.huf === null) {
@@ -515,7 +540,7 @@ var InfopackZstd = (function () {
   }
 
   /* Chooses one of the three sequence tables per its compression mode. Returns new position. */
-  function readSeqTable(mode, src, pos, end, state, kind, slot, predefined) {
+  function readSeqTable(mode, src, pos, end, state, kind, slot, predefined, fresh) {
     if (mode === 0) {
       state[slot] = predefined;
       return pos;
@@ -526,9 +551,9 @@ var InfopackZstd = (function () {
       return pos + 1;
     }
     if (mode === 2) {
-      var desc = readFseDescription(src, pos, end, kind.maxSymbol, kind.maxLog, kind.name);
-      state[slot] = buildFseTable(desc.counts, desc.symbols, desc.log, kind);
-      return pos + desc.size;
+      var symbols = readFseDescription(src, pos, end, scratchCounts, kind.maxSymbol, kind.maxLog, kind.name);
+      state[slot] = buildFseTable(scratchCounts, symbols, descLog, kind, fresh ? null : kind.scratch);
+      return pos + descSize;
     }
     if (state[slot] === null) fail(kind.name + ' table repeated but none was defined');
     return pos;
@@ -577,9 +602,9 @@ var InfopackZstd = (function () {
     if (pos >= end) fail('sequences header is truncated');
     var modes = src[pos++];
     if ((modes & 3) !== 0) fail('reserved bits set in sequence compression modes');
-    pos = readSeqTable(modes >>> 6, src, pos, end, state, LL_KIND, 'llTable', LL_PREDEFINED);
-    pos = readSeqTable((modes >>> 4) & 3, src, pos, end, state, OF_KIND, 'ofTable', OF_PREDEFINED);
-    pos = readSeqTable((modes >>> 2) & 3, src, pos, end, state, ML_KIND, 'mlTable', ML_PREDEFINED);
+    pos = readSeqTable(modes >>> 6, src, pos, end, state, LL_KIND, 'llTable', LL_PREDEFINED, false);
+    pos = readSeqTable((modes >>> 4) & 3, src, pos, end, state, OF_KIND, 'ofTable', OF_PREDEFINED, false);
+    pos = readSeqTable((modes >>> 2) & 3, src, pos, end, state, ML_KIND, 'mlTable', ML_PREDEFINED, false);
 
     var llT = state.llTable, ofT = state.ofTable, mlT = state.mlTable;
     var llBase = llT.base, llInfo = llT.info;
@@ -938,13 +963,13 @@ var InfopackZstd = (function () {
     var end = bytes.length;
     var pos = 8;
     var dict = new PreparedDictionary(id, null);
-    var huf = readHuffmanTree(bytes, pos, end);
+    var huf = readHuffmanTree(bytes, pos, end, true);
     dict.huf = huf;
     pos += huf.size;
     var state = { ofTable: null, mlTable: null, llTable: null };
-    pos = readSeqTable(2, bytes, pos, end, state, OF_KIND, 'ofTable', null);
-    pos = readSeqTable(2, bytes, pos, end, state, ML_KIND, 'mlTable', null);
-    pos = readSeqTable(2, bytes, pos, end, state, LL_KIND, 'llTable', null);
+    pos = readSeqTable(2, bytes, pos, end, state, OF_KIND, 'ofTable', null, true);
+    pos = readSeqTable(2, bytes, pos, end, state, ML_KIND, 'mlTable', null, true);
+    pos = readSeqTable(2, bytes, pos, end, state, LL_KIND, 'llTable', null, true);
     dict.ofTable = state.ofTable;
     dict.mlTable = state.mlTable;
     dict.llTable = state.llTable;
