@@ -98,11 +98,14 @@ def _segment_pattern() -> re.Pattern[str]:
     Built from this Python's Unicode database (categories L*, N*, M*), once per process.
     """
     special = [(0xAC00, 0xD7A3), (0x3131, 0x318E), (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF)]
+    in_special = bytearray(0x110001)
+    for lo, hi in special:
+        in_special[lo : hi + 1] = b"\x01" * (hi + 1 - lo)
     other: list[tuple[int, int]] = []
     start = -1
+    category = unicodedata.category
     for code in range(0x110001):
-        is_word = code < 0x110000 and unicodedata.category(chr(code))[0] in "LNM"
-        if is_word and not any(lo <= code <= hi for lo, hi in special):
+        if code < 0x110000 and not in_special[code] and category(chr(code))[0] in "LNM":
             if start < 0:
                 start = code
         elif start >= 0:
