@@ -136,16 +136,36 @@ JSON_VALUES = st.recursive(
 )
 
 
-@FUZZ
-@given(
-    files=st.one_of(JSON_VALUES, st.lists(st.dictionaries(
-        st.sampled_from(["path", "size", "sha256", "mode"]), JSON_VALUES, max_size=4), max_size=5)),
-    bundle_info=JSON_VALUES,
+PLAUSIBLE = {
+    "path": st.sampled_from(["SHA256SUMS", "index.html", "../x", "CON", "a/./b", "A", "a", ""]),
+    "size": st.one_of(st.integers(-1, 2**33), st.booleans(), st.floats()),
+    "sha256": st.one_of(st.just("0" * 64), st.just("A" * 64), st.text(max_size=70)),
+}
+ENTRY = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({key: PLAUSIBLE[key] | JSON_VALUES for key in ("path", "size", "sha256")}),
+    st.dictionaries(st.sampled_from(["path", "size", "sha256", "mode"]), JSON_VALUES, max_size=4),
 )
-def test_structurally_hostile_manifests_raise_only_infopack_errors(files, bundle_info):
-    document = json.dumps({"format": "infopack/1", "bundle": bundle_info, "files": files})
+BUNDLE = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({key: JSON_VALUES for key in
+                           ("id", "title", "description", "lang", "sequence", "created", "publisher")}),
+)
+
+
+def laid_out(bundle: object, entries: list[object]) -> bytes:
+    """Section 6.1's line layout around hostile content, so it reaches the type checks."""
+    files = ",\n".join(json.dumps(entry, ensure_ascii=False) for entry in entries)
+    bundle_line = json.dumps(bundle, ensure_ascii=False)
+    text = f'{{\n"format": "infopack/1",\n"bundle": {bundle_line},\n"files": [\n{files}\n]\n}}\n'
+    return text.encode("utf-8", errors="surrogatepass")
+
+
+@FUZZ
+@given(bundle=BUNDLE, entries=st.lists(ENTRY, max_size=6))
+def test_structurally_hostile_manifests_raise_only_infopack_errors(bundle, entries):
     with pytest.raises(InfopackError):
-        parse_manifest(document.encode())
+        parse_manifest(laid_out(bundle, entries))
 
 
 @FUZZ

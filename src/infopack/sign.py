@@ -19,6 +19,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,10 @@ BUNDLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 BUNDLE_KEYS = ("id", "title", "description", "lang", "sequence", "created", "publisher")
+_FORMAT_LINE = f'"format": "{FORMAT_VERSION}",'
+_FILES_OPEN = '"files": ['
+_FIRST_FILE_LINE = 5  # 1-based line number of the first files entry
+MAX_REPORTED_ENTRY_PROBLEMS = 100
 FILE_KEYS = ("path", "size", "sha256")
 
 
@@ -109,23 +114,25 @@ def _json_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render_manifest(manifest: Manifest) -> bytes:
-    """The exact bytes of manifest.json (section 6.1); files are sorted here."""
-    info = manifest.bundle
-    bundle_fields = ", ".join(
+def _bundle_line(info: BundleInfo) -> str:
+    fields = ", ".join(
         f"{_json_string(key)}: {json.dumps(getattr(info, key), ensure_ascii=False)}"
         for key in BUNDLE_KEYS
     )
+    return f'"bundle": {{{fields}}},'
+
+
+def _file_line(entry: FileEntry) -> str:
+    """One entry without its separating comma."""
+    return f'{{"path": {_json_string(entry.path)}, "size": {entry.size}, "sha256": "{entry.sha256}"}}'
+
+
+def render_manifest(manifest: Manifest) -> bytes:
+    """The exact bytes of manifest.json (section 6.1); files are sorted here."""
     entries = sorted(manifest.files, key=lambda entry: entry.path.encode("utf-8"))
-    file_lines = ",\n".join(
-        f'{{"path": {_json_string(e.path)}, "size": {e.size}, "sha256": "{e.sha256}"}}'
-        for e in entries
-    )
+    file_lines = ",\n".join(_file_line(entry) for entry in entries)
     text = (
-        "{\n"
-        f'"format": "{FORMAT_VERSION}",\n'
-        f'"bundle": {{{bundle_fields}}},\n'
-        '"files": [\n'
+        f"{{\n{_FORMAT_LINE}\n{_bundle_line(manifest.bundle)}\n{_FILES_OPEN}\n"
         + (file_lines + "\n" if file_lines else "")
         + "]\n}\n"
     )
@@ -162,72 +169,136 @@ def _refuse_constant(name: str) -> object:
 
 
 def _load_strict_json(data: bytes) -> object:
-    text = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
     return json.loads(
-        text, object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
+        data.decode("utf-8"),
+        object_pairs_hook=_object_without_duplicates,
+        parse_constant=_refuse_constant,
     )
 
 
-def _check_keys(obj: object, expected: tuple[str, ...], what: str, problems: ProblemList) -> bool:
+def _check_keys(
+    obj: object, expected: tuple[str, ...], what: str, problems: ProblemList, line: int
+) -> bool:
     if not isinstance(obj, dict):
-        problems.add(MANIFEST_NAME, f"{what} must be an object")
+        problems.add(MANIFEST_NAME, f"{what} must be an object", line)
         return False
-    if set(obj) != set(expected):
-        problems.add(MANIFEST_NAME, f"{what} must have exactly the keys {', '.join(expected)}")
+    if tuple(obj) != expected:
+        problems.add(MANIFEST_NAME, f"{what} must have exactly the keys {', '.join(expected)}", line)
         return False
     return True
 
 
 def _parse_bundle_info(obj: object, problems: ProblemList) -> BundleInfo | None:
-    if not _check_keys(obj, BUNDLE_KEYS, "bundle", problems):
+    line = 3
+    if not _check_keys(obj, BUNDLE_KEYS, "bundle", problems, line):
         return None
     assert isinstance(obj, dict)
     before = len(problems.items)
     for key in ("id", "title", "description", "lang", "created", "publisher"):
         if not isinstance(obj[key], str):
-            problems.add(MANIFEST_NAME, f"bundle.{key} must be a string")
+            problems.add(MANIFEST_NAME, f"bundle.{key} must be a string", line)
     if isinstance(obj["id"], str) and not BUNDLE_ID.fullmatch(obj["id"]):
-        problems.add(MANIFEST_NAME, "bundle.id must match [a-z0-9][a-z0-9-]{0,63}")
+        problems.add(MANIFEST_NAME, "bundle.id must match [a-z0-9][a-z0-9-]{0,63}", line)
     if not is_plain_int(obj["sequence"]) or obj["sequence"] < 1:
-        problems.add(MANIFEST_NAME, "bundle.sequence must be an integer >= 1")
+        problems.add(MANIFEST_NAME, "bundle.sequence must be an integer >= 1", line)
     if isinstance(obj["created"], str) and parse_date(obj["created"]) is None:
-        problems.add(MANIFEST_NAME, "bundle.created must be a date YYYY-MM-DD")
+        problems.add(MANIFEST_NAME, "bundle.created must be a date YYYY-MM-DD", line)
     if len(problems.items) > before:
         return None
     return BundleInfo(**{key: obj[key] for key in BUNDLE_KEYS})
 
 
-def _parse_file_entry(obj: object, index: int, problems: ProblemList) -> FileEntry | None:
-    where = f"files[{index}]"
-    if not _check_keys(obj, FILE_KEYS, where, problems):
+def _parse_file_entry(obj: object, line: int, problems: ProblemList) -> FileEntry | None:
+    if not _check_keys(obj, FILE_KEYS, "file entry", problems, line):
         return None
     assert isinstance(obj, dict)
     path, size, digest = obj["path"], obj["size"], obj["sha256"]
-    problem = check_bundle_path(path) if isinstance(path, str) else "path must be a string"
+    if not isinstance(path, str):
+        problems.add(MANIFEST_NAME, "path must be a string", line)
+        return None
+    problem = check_bundle_path(path)
     if problem is None and (path == MANIFEST_NAME or path.split("/")[0] == SIGNATURES_DIR):
         problem = "manifest.json and signatures/ are never listed"
     if problem is not None:
-        problems.add(MANIFEST_NAME, f"{where}: {problem}: {path!r}")
+        shown = repr(path) if len(path) <= 200 else repr(path[:200]) + "…"
+        problems.add(MANIFEST_NAME, f"{problem}: {shown}", line)
         return None
     if not is_plain_int(size) or not 0 <= size <= FAT32_MAX_FILE_BYTES:
-        problems.add(MANIFEST_NAME, f"{where}: size must be an integer 0..{FAT32_MAX_FILE_BYTES}")
+        problems.add(MANIFEST_NAME, f"size must be an integer 0..{FAT32_MAX_FILE_BYTES}", line)
         return None
     if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
-        problems.add(MANIFEST_NAME, f"{where}: sha256 must be 64 lower-case hex digits")
+        problems.add(MANIFEST_NAME, "sha256 must be 64 lower-case hex digits", line)
         return None
     return FileEntry(path, size, digest)
 
 
 def _check_file_list(entries: list[FileEntry], problems: ProblemList) -> None:
-    keys = [entry.path.encode("utf-8") for entry in entries]
-    for earlier, later in zip(keys, keys[1:]):
-        if earlier >= later:
-            problems.add(MANIFEST_NAME, f"files not sorted or repeated at {later.decode()!r}")
+    previous = b""
+    for entry in entries:
+        key = entry.path.encode("utf-8")
+        if key <= previous:
+            problems.add(MANIFEST_NAME, f"files not sorted or repeated at {entry.path!r}")
             break
+        previous = key
     for first, second in find_collisions(entry.path for entry in entries):
         problems.add(MANIFEST_NAME, f"names collide under case folding/NFC: {first!r} and {second!r}")
     if SHA256SUMS_NAME not in {entry.path for entry in entries}:
         problems.add(MANIFEST_NAME, f"{SHA256SUMS_NAME} is not listed")
+
+
+class _NotCanonical(ValueError):
+    pass
+
+
+_LAYOUT_HEAD = b"{\n"
+_LAYOUT_TAIL = b"\n]\n}\n"
+
+
+def _lines_between(data: bytes, start: int, end: int) -> Iterator[str]:
+    """Decoded lines of data[start:end], one at a time (no list of every line)."""
+    while start <= end:
+        stop = data.find(b"\n", start, end)
+        stop = end if stop < 0 else stop
+        yield data[start:stop].decode("utf-8")  # UnicodeDecodeError is a ValueError
+        start = stop + 1
+
+
+def _split_layout(data: bytes) -> tuple[str, str, Iterator[tuple[int, str]]]:
+    """(format line, bundle line, numbered file lines without commas) of the layout of 6.1.
+
+    The manifest is read line by line so memory stays near the size of the result: one small
+    JSON object at a time, never a parsed document of every entry at once.
+    """
+    if not data.startswith(_LAYOUT_HEAD) or not data.endswith(_LAYOUT_TAIL):
+        raise _NotCanonical("must start with '{' and end with ']' and '}' on their own lines")
+    lines = _lines_between(data, len(_LAYOUT_HEAD), len(data) - len(_LAYOUT_TAIL))
+    format_line, bundle_line, files_open = (next(lines, "") for _ in range(3))
+    if files_open != _FILES_OPEN:
+        raise _NotCanonical(f"line 4 must be {_FILES_OPEN!r}")
+    return format_line, bundle_line, _file_lines(lines)
+
+
+def _file_lines(lines: Iterator[str]) -> Iterator[tuple[int, str]]:
+    """Entries with their line numbers; every entry but the last ends with a comma."""
+    previous = next(lines, None)
+    number = _FIRST_FILE_LINE
+    for line in lines:
+        if not previous or not previous.endswith(","):
+            raise _NotCanonical(f"line {number}: entry must end with ','")
+        yield number, previous[:-1]
+        previous, number = line, number + 1
+    if previous is not None:
+        yield number, previous
+
+
+def _load_line(text: str, line: int, problems: ProblemList) -> object | None:
+    try:
+        return _load_strict_json(text.encode("utf-8"))
+    except RecursionError:
+        problems.add(MANIFEST_NAME, "JSON nested too deeply", line)
+    except ValueError as err:  # JSONDecodeError, duplicates, huge ints, NaN
+        problems.add(MANIFEST_NAME, f"not valid JSON: {str(err)[:120]}", line)
+    return None
 
 
 def parse_manifest(data: bytes) -> Manifest:
@@ -238,33 +309,40 @@ def parse_manifest(data: bytes) -> Manifest:
     """
     problems = ProblemList()
     try:
-        document = _load_strict_json(data)
-    except RecursionError:
-        raise InfopackError("JSON nested too deeply", MANIFEST_NAME) from None
-    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, duplicates, huge ints
-        raise InfopackError(f"not valid JSON: {str(err)[:200]}", MANIFEST_NAME) from None
-    if not _check_keys(document, ("format", "bundle", "files"), "manifest", problems):
-        problems.raise_if_any()
-    assert isinstance(document, dict)
-    if document["format"] != FORMAT_VERSION:
+        return _parse_manifest_lines(data, problems)
+    except ValueError as err:  # bad layout or UTF-8, found while reading lines
+        problems.add(MANIFEST_NAME, f"not in the canonical form of section 6.1: {err}")
+        raise InfopackError(problems.items) from None
+
+
+def _parse_manifest_lines(data: bytes, problems: ProblemList) -> Manifest:
+    format_line, bundle_line, file_lines = _split_layout(data)
+    if format_line != _FORMAT_LINE:
         # The format fixes the hash algorithm; an input naming anything else is refused.
-        problems.add(MANIFEST_NAME, f"format must be {FORMAT_VERSION!r}")
-    bundle = _parse_bundle_info(document["bundle"], problems)
-    raw_files = document["files"]
-    if not isinstance(raw_files, list):
-        problems.add(MANIFEST_NAME, "files must be a list")
-        raw_files = []
-    entries = [_parse_file_entry(obj, i, problems) for i, obj in enumerate(raw_files)]
-    files = [entry for entry in entries if entry is not None]
+        problems.add(MANIFEST_NAME, f"format line must be exactly {_FORMAT_LINE!r}", 2)
+    bundle = None
+    if not bundle_line.startswith('"bundle": ') or not bundle_line.endswith(","):
+        problems.add(MANIFEST_NAME, "expected the bundle object", 3)
+    else:
+        bundle_object = _load_line(bundle_line[len('"bundle": ') : -1], 3, problems)
+        bundle = None if bundle_object is None else _parse_bundle_info(bundle_object, problems)
+        if bundle is not None and _bundle_line(bundle) != bundle_line:
+            problems.add(MANIFEST_NAME, "bundle not written in canonical form (section 6.1)", 3)
+    files = []
+    for number, text in file_lines:
+        if len(problems.items) > MAX_REPORTED_ENTRY_PROBLEMS:
+            problems.add(MANIFEST_NAME, "too many problems; stopped reading")
+            break
+        obj = _load_line(text, number, problems)
+        entry = None if obj is None else _parse_file_entry(obj, number, problems)
+        if entry is not None and _file_line(entry) != text:
+            problems.add(MANIFEST_NAME, "entry not written in canonical form (section 6.1)", number)
+        elif entry is not None:
+            files.append(entry)
     _check_file_list(files, problems)
     problems.raise_if_any()
     assert bundle is not None
-    manifest = Manifest(bundle, tuple(files))
-    if render_manifest(manifest) != data:
-        # Section 6.1 fixes the bytes; other spellings of the same JSON are refused so every
-        # reader sees one document.
-        raise InfopackError("not written in the canonical form of section 6.1", MANIFEST_NAME)
-    return manifest
+    return Manifest(bundle, tuple(files))
 
 
 def read_manifest_bytes(bundle_dir: Path) -> bytes:

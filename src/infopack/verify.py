@@ -104,6 +104,11 @@ class VerifyReport:
     files_checked: int = 0
     bytes_checked: int = 0
 
+    def add_error(self, err: InfopackError) -> None:
+        for problem in err.problems:
+            where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+            self.problem(where, problem.message)
+
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Finding(displayable(path), message))
 
@@ -530,7 +535,7 @@ def verify_bundle(
     try:
         manifest_bytes = read_manifest_bytes(bundle_dir)
     except InfopackError as err:
-        report.problems.extend(Finding(p.path, p.message) for p in err.problems)
+        report.add_error(err)
         return report
     sources = _bundle_signature_files(bundle_dir, report) + detached
     valid = _check_signatures(manifest_bytes, sources, trusted, report)
@@ -546,7 +551,7 @@ def verify_bundle(
     try:
         manifest = parse_manifest(manifest_bytes)
     except InfopackError as err:
-        report.problems.extend(Finding(p.path, p.message) for p in err.problems)
+        report.add_error(err)
         return report
     _bind_to_manifest(valid, manifest, today, report)
     if len(report.signed_by) < threshold:
