@@ -194,7 +194,27 @@ def dictionary_cases() -> list[Case]:
         cases.append(Case(f"dict-raw-l{level}", raw_dict_bytes[5000:9000] + samples[1], raw, raw_dict_bytes))
     big = html_text(400 * KB, seed=41)
     cases.append(Case("dict-big-l19", big, zstandard.ZstdCompressor(level=19, dict_data=trained).compress(big), trained.as_bytes()))
+    # A text pack as the bundle writes it: per-article frames end to end, each starting afresh
+    # from the dictionary, so decoding the whole pack gives the articles in order.
+    bundle_style = zstandard.ZstdCompressor(
+        level=19, dict_data=trained, write_dict_id=False, write_checksum=False, write_content_size=True
+    )
+    pack = samples[200:240]
+    cases.append(Case("dict-pack", b"".join(pack), b"".join(bundle_style.compress(a) for a in pack), trained.as_bytes()))
     return cases
+
+
+def bad_dictionary_cases() -> list[Case]:
+    samples = article_samples(400)
+    trained = zstandard.train_dictionary(32 * KB, samples, level=19).as_bytes()
+    other = zstandard.train_dictionary(16 * KB, article_samples(200, seed=90), level=19)
+    frame = zstandard.ZstdCompressor(level=3, dict_data=zstandard.ZstdCompressionDict(trained)).compress(samples[0])
+    garbage_tables = trained[:8] + bytes(range(256)) * 4
+    return [
+        Case("bad-dict-truncated", None, frame, trained[:100]),
+        Case("bad-dict-garbage-tables", None, frame, garbage_tables),
+        Case("bad-dict-wrong-id", None, frame, other.as_bytes()),
+    ]
 
 
 def malformed_cases() -> list[Case]:
@@ -215,7 +235,7 @@ def malformed_cases() -> list[Case]:
 
 @functools.cache
 def all_cases() -> list[Case]:
-    return level_cases() + size_cases() + option_cases() + dictionary_cases() + malformed_cases()
+    return level_cases() + size_cases() + option_cases() + dictionary_cases() + malformed_cases() + bad_dictionary_cases()
 
 
 FUZZ_ROUNDS = 400
@@ -249,6 +269,8 @@ def node_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case],
         manifest.append(entry)
         if case.data is not None and case.frame and len(case.frame) < 200_000:
             manifest.append({**entry, "name": "fuzz:" + case.name, "fuzz": FUZZ_ROUNDS // 8, "seed": index + 1})
+        if case.name == "dict-noid-l19-7":
+            manifest.append({**entry, "name": "fuzzdict:" + case.name, "fuzz": FUZZ_ROUNDS, "seed": 99, "fuzzDict": True})
     manifest_path = work / "manifest.json"
     manifest_path.write_text(json.dumps(manifest))
     finished = subprocess.run(
@@ -290,10 +312,18 @@ def test_corrupted_frames_throw_clean_errors_or_decode(node_run) -> None:
     assert sum(r["rejected"] for r in fuzzed.values()) > 0.5 * sum(FUZZ_ROUNDS // 8 for _ in fuzzed)
 
 
+def test_corrupted_dictionaries_throw_clean_errors_or_decode(node_run) -> None:
+    _, results = node_run
+    result = results["fuzzdict:dict-noid-l19-7"]
+    assert result["bad"] == 0, result["firstBad"]
+    assert result["rejected"] > 0
+
+
 def test_rejects_frame_needing_another_dictionary(node_run) -> None:
     _, results = node_run
-    # A frame that names its dictionary in the header must not decode without it.
+    # A frame that names its dictionary in the header must not decode without it, or with another.
     assert results["bad-dict-missing"]["error"].startswith("zstd: frame needs dictionary")
+    assert results["bad-dict-wrong-id"]["error"].startswith("zstd: frame needs dictionary")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,15 +358,20 @@ def test_decodes_in_chromium_from_file_url(page, tmp_path: Path) -> None:
         const dict = InfopackZstd.prepareDictionary(bytes(testData.dict));
         const text = new TextDecoder().decode(InfopackZstd.decompress(bytes(testData.dictFrame), dict));
         const big = new TextDecoder().decode(InfopackZstd.decompress(bytes(testData.bigFrame)));
-        let error = null;
-        try { InfopackZstd.decompress(bytes(testData.bigFrame).subarray(0, 100)); } catch (e) { error = e.message; }
+        const errorOf = (f) => { try { f(); return null; } catch (e) { return e.message; } };
+        const error = errorOf(() => InfopackZstd.decompress(bytes(testData.bigFrame).subarray(0, 100)));
+        const misuse = [
+            errorOf(() => InfopackZstd.decompress('not bytes')),
+            errorOf(() => InfopackZstd.decompress(bytes(testData.dictFrame), {content: new Uint8Array(4)})),
+        ];
         const globals = Object.keys(window).filter((k) => k.startsWith('Infopack'));
-        return {text, big, error, globals};
+        return {text, big, error, misuse, globals};
     }"""
     )
     assert decoded["text"] == article.decode()
     assert decoded["big"] == big.decode()
     assert decoded["error"].startswith("zstd: ")
+    assert all(message.startswith("zstd: ") for message in decoded["misuse"]), decoded["misuse"]
     assert decoded["globals"] == ["InfopackZstd"]
     assert all(url.startswith("file:") for url in page.requested_urls)
     assert page.console_errors == []

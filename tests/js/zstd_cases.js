@@ -9,6 +9,7 @@
 //   {name, input, dict?, fuzz, seed}  decode `fuzz` corrupted copies of input; every attempt must
 //                                     return bytes or throw an Error starting with "zstd: "; the
 //                                     result counts each outcome and keeps the first bad error
+//   {..., fuzzDict: true}             the same, corrupting the dictionary instead of the frame
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -62,14 +63,16 @@ function runDecode(entry) {
 
 function runFuzz(entry) {
   const input = new Uint8Array(fs.readFileSync(entry.input));
-  const dict = dictionaryFor(entry.dict);
+  // With fuzzDict the dictionary is what gets corrupted, and the frame stays intact.
+  const dictBytes = entry.fuzzDict ? new Uint8Array(fs.readFileSync(entry.dict)) : null;
+  const dict = entry.fuzzDict ? undefined : dictionaryFor(entry.dict);
   const next = lcg(entry.seed);
   const counts = { decoded: 0, rejected: 0, bad: 0 };
   let firstBad = null;
   for (let i = 0; i < entry.fuzz; i++) {
-    const broken = corrupt(input, next);
     try {
-      zstd.decompress(broken, dict);
+      if (entry.fuzzDict) zstd.decompress(input, zstd.prepareDictionary(corrupt(dictBytes, next)));
+      else zstd.decompress(corrupt(input, next), dict);
       counts.decoded++;
     } catch (err) {
       if (err instanceof Error && err.constructor === Error && /^zstd: /.test(err.message)) {
