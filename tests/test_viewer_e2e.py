@@ -134,3 +134,33 @@ def test_one_file_variant_opens_with_no_sibling_files(page, bundle, tmp_path):
     assert page.locator("article img, article audio, article video").count() == 0
     assert set(page.requested_urls) == {(alone / "phone.html").as_uri()}
     storage_is_empty(page)
+
+
+def test_search_route_finds_korean_and_highlights(page, bundle):
+    open_viewer(page, bundle, "#/search?q=" + "도서관에")  # particle attached: still finds 도서관
+    page.wait_for_selector(".list li mark")
+    titles = page.locator(".list li a.title").all_inner_texts()
+    assert "이 도서관을 안전하게 읽는 방법" in titles
+    assert page.input_value("#search-input") == "도서관에"
+    assert all(url.startswith("file:") for url in page.requested_urls)
+
+
+def test_typing_in_the_search_box_shows_results(page, bundle):
+    open_viewer(page, bundle)
+    page.fill("#search-input", "vaccine")
+    page.wait_for_selector("main h1:has-text('vaccine')")
+    page.wait_for_selector(".list li mark")
+    assert page.locator(".list li a.title").all_inner_texts()[0] == "How vaccines teach the body to fight disease"
+    assert page.evaluate("location.hash") == "#/search?q=vaccine"
+
+
+def test_tag_language_and_year_views_list_exactly_their_articles(page, bundle):
+    open_viewer(page, bundle, "#/tag/" + "안내")
+    page.wait_for_selector(".list li")
+    assert sorted(page.locator(".list li a.title").all_inner_texts()) == sorted(
+        ["이 도서관을 안전하게 읽는 방법", "복사하기 전에 카드를 확인하는 방법", "도서관에 오신 것을 환영합니다 · Welcome"]
+    )
+    page.goto((bundle / "index.html").as_uri() + "#/lang/en")
+    page.wait_for_function("document.querySelectorAll('.list li').length === 8")  # 4 example + 4 seeds
+    page.goto((bundle / "index.html").as_uri() + "#/year/2025")
+    page.wait_for_function("document.querySelectorAll('.list li').length === 4")  # the seed captures

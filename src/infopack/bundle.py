@@ -33,6 +33,7 @@ ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
 ONE_FILE_LIMIT = 48 * 1024 * 1024
 CATALOG_SHARD_SIZE = 1000
 SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
+FACET_SHARD_TARGET = 50_000  # article numbers per facet shard
 
 Progress = Callable[[str], None]
 
@@ -184,6 +185,8 @@ def _assemble(
     payloads.update(_catalog_payloads(articles, rendered, packed))
     slug_payloads, slug_shards = _slug_payloads(articles)
     payloads.update(slug_payloads)
+    facet_payloads, facet_shards = _facet_payloads(articles)
+    payloads.update(facet_payloads)
     search = build_search_index(
         [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
     )
@@ -191,6 +194,7 @@ def _assemble(
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
 
     root = _root_document(content, articles, payloads, slug_shards, search.meta)
+    root["facet_shards"] = facet_shards
     data_files = {name: data_file_text(name, payload) for name, payload in sorted(payloads.items())}
     files = [BundleFile(f"data/{name}.js", text) for name, text in data_files.items()]
     files.append(BundleFile("index.html", render_viewer(root, content.settings.lang).index_html))
@@ -239,6 +243,32 @@ def _slug_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
     return {f"slug/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
 
 
+def _facet_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
+    """`tag:<tag>` and `lang:<code>` -> article numbers, so a filtered library reads one small file
+    instead of every catalog shard. Numbers are delta-encoded (first absolute): mostly 1-2 digits."""
+    facets: dict[str, list[int]] = {}
+    for number, article in enumerate(articles):
+        for key in [f"lang:{article.lang}"] + [f"tag:{tag}" for tag in dict.fromkeys(article.tags)]:
+            facets.setdefault(key, []).append(number)
+    total = sum(len(ids) for ids in facets.values())
+    shards = max(1, -(-total // FACET_SHARD_TARGET))
+    tables: list[dict[str, list[int]]] = [{} for _ in range(shards)]
+    for key in sorted(facets):
+        ids = facets[key]
+        tables[fnv1a32(key) % shards][key] = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
+    return {f"facet/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
+
+
+def _year_ranges(articles: list[Article]) -> list[list[int]]:
+    """[year, first article number, count]: library order is by date, so a year is one range."""
+    ranges: list[list[int]] = []
+    for number, article in enumerate(articles):
+        if not ranges or ranges[-1][0] != article.date.year:
+            ranges.append([article.date.year, number, 0])
+        ranges[-1][2] += 1
+    return ranges
+
+
 def _root_document(
     content: Content, articles: list[Article], payloads: dict[str, bytes], slug_shards: int, search_meta: dict
 ) -> dict:
@@ -249,7 +279,8 @@ def _root_document(
         "catalog_shard_size": CATALOG_SHARD_SIZE,
         "slug_shards": slug_shards,
         "langs": dict(sorted(Counter(a.lang for a in articles).items())),
-        "tags": dict(sorted(Counter(t for a in articles for t in a.tags).items())),
+        "tags": dict(sorted(Counter(t for a in articles for t in dict.fromkeys(a.tags)).items())),
+        "years": _year_ranges(articles),
         "files": {name: [len(data), hashlib.sha256(data).hexdigest()] for name, data in sorted(payloads.items())},
         "search": search_meta,
     }

@@ -21,7 +21,7 @@
       check: 'Check this card', checkIntro: 'Checks every data file of this library against the fingerprint recorded when it was made. Nothing leaves this device.',
       checkStart: 'Start check', checking: 'Checking', checkOk: 'All {n} data files are intact.',
       checkBad: '{bad} of {n} data files are damaged or missing:', affected: 'Articles that cannot be read:',
-      safety: 'Reading safely', language: 'Language', tags: 'Topics', searchUnavailable: 'Search is not available in this library.',
+      safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', searchUnavailable: 'Search is not available in this library.',
       switchTo: '한국어', missingMedia: 'Images, audio and video are not included in this single file. Open index.html on the card to see them.',
       loading: 'Loading…', error: 'Something went wrong: '
     },
@@ -34,7 +34,7 @@
       check: '카드 검사', checkIntro: '이 도서관의 모든 자료 파일을 만들 때 기록한 지문과 비교합니다. 아무것도 이 기기 밖으로 나가지 않습니다.',
       checkStart: '검사 시작', checking: '검사 중', checkOk: '자료 파일 {n}개가 모두 온전합니다.',
       checkBad: '자료 파일 {n}개 중 {bad}개가 손상되었거나 없습니다:', affected: '읽을 수 없는 글:',
-      safety: '안전하게 읽기', language: '언어', tags: '주제', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
+      safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
       switchTo: 'English', missingMedia: '이 한 파일에는 그림, 소리, 동영상이 들어 있지 않습니다. 카드의 index.html을 열면 볼 수 있습니다.',
       loading: '불러오는 중…', error: '문제가 생겼습니다: '
     }
@@ -244,7 +244,7 @@
 
   // ---------------------------------------------------------------- library
   function filterChips(filter) {
-    var chips = [chip(t('all'), '#/', !filter.tag && !filter.lang)];
+    var chips = [chip(t('all'), '#/', !filter.tag && !filter.lang && !filter.year)];
     Object.keys(ROOT.langs).forEach(function (code) {
       chips.push(chip((LANG_NAMES[code] || code) + ' ' + ROOT.langs[code], '#/lang/' + code, filter.lang === code));
     });
@@ -255,60 +255,81 @@
     return el('nav', { 'class': 'filters', 'aria-label': t('tags') }, chips);
   }
 
-  function matches(row, filter) {
-    if (filter.lang && row[3] !== filter.lang) return false;
-    if (filter.tag && row[5].indexOf(filter.tag) < 0) return false;
-    return true;
+  /* The article numbers a library view shows, as {length, at(i)}: all, one year (a range, since
+   * the library is in date order), or a tag/language (a facet list, one small file). */
+  function idSource(filter) {
+    if (filter.tag || filter.lang) {
+      var key = filter.tag ? 'tag:' + filter.tag : 'lang:' + filter.lang;
+      var shard = fnv1a(key) % (ROOT.facet_shards || 1);
+      return json('facet/' + pad(shard, 2)).then(function (table) {
+        var deltas = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : [];
+        var ids = new Array(deltas.length), id = 0;
+        for (var i = 0; i < deltas.length; i++) { id += deltas[i]; ids[i] = id; }
+        return { length: ids.length, at: function (k) { return ids[k]; } };
+      });
+    }
+    var first = 0, count = ROOT.articles;
+    if (filter.year) {
+      var year = (ROOT.years || []).filter(function (y) { return String(y[0]) === filter.year; })[0];
+      first = year ? year[1] : 0;
+      count = year ? year[2] : 0;
+    }
+    return Promise.resolve({ length: count, at: function (k) { return first + k; } });
+  }
+
+  function yearChips(filter) {
+    var years = ROOT.years || [];
+    if (years.length < 2) return null;
+    return el('nav', { 'class': 'filters', 'aria-label': t('years') }, years.map(function (y) {
+      return chip(String(y[0]), '#/year/' + y[0], filter.year === String(y[0]));
+    }));
   }
 
   function showLibrary(filter, token) {
-    var heading = el('h1', { text: filter.tag || (filter.lang ? LANG_NAMES[filter.lang] || filter.lang : ROOT.bundle.title) });
-    var intro = !filter.tag && !filter.lang && ROOT.bundle.description
-      ? el('p', { 'class': 'meta', text: ROOT.bundle.description }) : null;
-    var count = el('p', { 'class': 'meta', text: ROOT.articles + ' ' + t('articles') });
+    var label = filter.tag || filter.year || (filter.lang ? LANG_NAMES[filter.lang] || filter.lang : '');
+    var heading = el('h1', { text: label || ROOT.bundle.title });
+    var intro = !label && ROOT.bundle.description ? el('p', { 'class': 'meta', text: ROOT.bundle.description }) : null;
+    var count = el('p', { 'class': 'meta' });
     var list = el('ul', { 'class': 'list' });
-    var moreButton = el('button', { type: 'button', text: t('more') });
+    var moreButton = el('button', { type: 'button', text: t('more'), hidden: '' });
     var status = el('div');
-    show([heading, intro, count, filterChips(filter), list, status, moreButton], filter.tag || filter.lang ? heading.textContent : '');
-    var nextId = 0;
+    show([heading, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton], label);
+    var next = 0;
     var busy = false;
-
-    function fillPage() {
-      if (busy || token !== routeToken) return;
-      busy = true;
-      var added = 0;
-      (function step() {
-        if (token !== routeToken) return;
-        if (nextId >= ROOT.articles || added >= PAGE) {
-          busy = false;
-          moreButton.hidden = nextId >= ROOT.articles;
-          return;
-        }
-        var shard = Math.floor(nextId / ROOT.catalog_shard_size);
-        json(catalogShardName(shard)).then(function (rows) {
-          var offset = nextId - shard * ROOT.catalog_shard_size;
+    idSource(filter).then(function (ids) {
+      if (token !== routeToken) return;
+      count.textContent = ids.length + ' ' + t('articles');
+      function fillPage() {
+        if (busy || token !== routeToken) return;
+        busy = true;
+        var wanted = [];
+        while (next < ids.length && wanted.length < PAGE) wanted.push(ids.at(next++));
+        Promise.all(wanted.map(function (id) {
+          return entry(id).then(null, function (error) { return error; });
+        })).then(function (rows) {
+          if (token !== routeToken) return;
           var fragment = document.createDocumentFragment();
-          while (offset < rows.length && added < PAGE) {
-            var row = rows[offset++];
-            nextId++;
-            if (matches(row, filter)) { fragment.appendChild(listItem(row)); added++; }
-          }
+          var damaged = null;
+          rows.forEach(function (row) {
+            if (row instanceof Damage) damaged = row;
+            else if (row) fragment.appendChild(listItem(row));
+          });
           list.appendChild(fragment);
-          step();
-        }, function (error) {
-          status.appendChild(notice(damageText('damagedList', error)));
-          nextId = (shard + 1) * ROOT.catalog_shard_size; // skip the damaged shard, keep going
-          step();
+          if (damaged && !status.firstChild) status.appendChild(notice(damageText('damagedList', damaged)));
+          moreButton.hidden = next >= ids.length;
+          busy = false;
         });
-      })();
-    }
-    moreButton.addEventListener('click', fillPage);
-    if ('IntersectionObserver' in window) {
-      new IntersectionObserver(function (entries) {
-        if (entries[0].isIntersecting) fillPage();
-      }, { rootMargin: '600px' }).observe(moreButton);
-    }
-    fillPage();
+      }
+      moreButton.addEventListener('click', fillPage);
+      if ('IntersectionObserver' in window) {
+        new IntersectionObserver(function (entries) {
+          if (entries[0].isIntersecting && !moreButton.hidden) fillPage();
+        }, { rootMargin: '600px' }).observe(moreButton);
+      }
+      fillPage();
+    }, function (error) {
+      status.appendChild(notice(damageText('damagedList', error)));
+    });
   }
 
   // ---------------------------------------------------------------- article
@@ -383,13 +404,25 @@
     return engine;
   }
 
-  function highlighted(text, query) {
-    var node = el('p');
-    var snippet = InfopackSearch.snippet ? InfopackSearch.snippet(text, query, 200) : text;
-    InfopackSearch.highlight(snippet, query).forEach(function (part) {
+  function markMatches(node, text, query) {
+    InfopackSearch.highlight(text, query).forEach(function (part) {
       node.appendChild(part.match ? el('mark', { text: part.text }) : document.createTextNode(part.text));
     });
     return node;
+  }
+  function highlighted(text, query) {
+    return markMatches(el('p'), InfopackSearch.snippet ? InfopackSearch.snippet(text, query, 200) : text, query);
+  }
+
+  /* The summary is the first snippet; for the top results a window of the body around the match
+   * replaces it once the article's text is decoded (a few ms each). */
+  function improveSnippet(row, holder, query, token) {
+    articleHtml(row).then(function (html) {
+      if (token !== routeToken) return;
+      var text = new DOMParser().parseFromString(html, 'text/html').body.textContent || '';
+      var better = highlighted(text, query);
+      if (better.querySelector('mark') && !holder.querySelector('mark')) holder.replaceWith(better);
+    }, function () {});
   }
 
   function showSearch(query, filter, token) {
@@ -410,9 +443,15 @@
       status.textContent = hits.length ? hits.length + ' ' + t('results') : t('noResults');
       return Promise.all(hits.map(function (hit) { return entry(hit.id); })).then(function (rows) {
         if (token !== routeToken) return;
-        rows.forEach(function (row) {
+        rows.forEach(function (row, index) {
           if (!row) return;
-          list.appendChild(listItem(row, highlighted(row[4] || row[1], query)));
+          var snippet = highlighted(row[4] || row[1], query);
+          var item = listItem(row, snippet);
+          var title = item.querySelector('a.title');
+          title.textContent = '';
+          markMatches(title, row[1], query);
+          list.appendChild(item);
+          if (index < 10) improveSnippet(row, snippet, query, token);
         });
       });
     }).catch(function (error) {
@@ -521,6 +560,7 @@
     else if (head === 'search') showSearch(r.params.q || '', { lang: r.params.lang || '' }, token);
     else if (head === 'tag' && r.parts[1]) showLibrary({ tag: r.parts[1] }, token);
     else if (head === 'lang' && r.parts[1]) showLibrary({ lang: r.parts[1] }, token);
+    else if (head === 'year' && r.parts[1]) showLibrary({ year: r.parts[1] }, token);
     else if (head === 'check') showCheck(token);
     else if (head === 'safety') showSafety();
     else showLibrary({}, token);
