@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,6 +70,28 @@ def test_tokens_and_plans_identical_in_node(tmp_path):
         assert plan == plan_as_json(plan_query(query)), query
 
 
+def random_texts(count: int, seed: int) -> list[str]:
+    """Strings mixing every class the tokenizer distinguishes, to find disagreements nobody listed."""
+    rng = random.Random(seed)
+    pool = (
+        [chr(c) for c in range(0xAC00, 0xD7A4, 97)] + list("로동력사리용녀자량한국학교에서는을를")
+        + list("ㄱㄴㄷㄹㅁㅂㅅㅇㅈㅎㅏㅓㅗㄳㅄ") + list("東京タワーひらがな中文")
+        + list("abcdefghijklmnopqrstuvwxyzSTUDIESLIBRARY") + list("éÉàçñößøæœłİΣσςΟΔΟΣЖжЁё")
+        + ["e\u0301", "\u0308", "\u0915\u093f", "\u0e44\u0e17"] + list("0123456789٣½²")
+        + list(" \t\n.,;:!?'\"-_/()[]「」«»") + ["😀", "👍🏽", "🇰🇷", "𝐁", "𠀀", "\u200b", "\ufeff"]
+        + ["\u1112\u1161\u11ab", "\u1100\u116e"]
+    )
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(0, 24))) for _ in range(count)]
+
+
+def test_random_strings_tokenize_and_plan_identically(tmp_path):
+    texts = random_texts(400, seed=5)
+    out = run_node(tmp_path, {"tokenize": texts, "plan": texts})
+    for text, tokens, plan in zip(texts, out["tokenize"], out["plan"]):
+        assert tokens == tokenize_for_index(text), repr(text)
+        assert plan == plan_as_json(plan_query(text)), repr(text)
+
+
 def test_labelled_queries_in_node(tmp_path):
     index = build_search_index(labelled_docs())
     write_payloads(index, tmp_path)
@@ -126,6 +150,24 @@ def test_highlight_and_snippet_in_node(tmp_path):
     first, second = out["snippet"]
     assert "로동자들은 학교에서" in first and first.startswith("…") and len(first) <= 62
     assert second.startswith("앞부분") and second.endswith("…")
+
+
+def test_engine_source_cannot_reach_network_storage_or_dom():
+    """A request or stored history is a safety bug for our readers; the engine gets bytes only
+    through the viewer's loadPayload, and returns text for textContent."""
+    source = SEARCH_JS.read_text("utf-8")
+    forbidden = ["fetch", "XMLHttpRequest", "WebSocket", "EventSource", "sendBeacon", "localStorage",
+                 "sessionStorage", "indexedDB", "caches", "cookie", "innerHTML", "outerHTML",
+                 "insertAdjacentHTML", r"document\s*\.", r"window\s*\.", "eval", r"Function\s*\(",
+                 r"import\s*\(", "setTimeout", r"\.src\b"]
+    assert [word for word in forbidden if re.search(word, source)] == []
+    new_globals = subprocess.run(
+        ["node", "-e", "const vm = require('vm'), fs = require('fs'); const before = new Set(Object.keys(globalThis));"
+         f"vm.runInThisContext(fs.readFileSync({json.dumps(str(SEARCH_JS))}, 'utf8'));"
+         "console.log(JSON.stringify(Object.keys(globalThis).filter(k => !before.has(k))));"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout
+    assert json.loads(new_globals) == ["InfopackSearch"]
 
 
 @pytest.mark.browser
