@@ -41,6 +41,7 @@ from infopack.search import SearchDoc, build_search_index  # noqa: E402
 
 SEARCH_JS = ROOT / "src" / "infopack" / "viewer" / "search.js"
 ZSTD_JS = ROOT / "src" / "infopack" / "viewer" / "zstd.js"
+PAGE = ROOT / "tests" / "js" / "search_runner.html"  # the loader page, shared with the tests
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
@@ -73,9 +74,9 @@ def write_page(directory: Path, payloads: dict[str, bytes], meta: dict) -> dict[
         files[name] = [len(payload), hashlib.sha256(payload).hexdigest()]
         sizes[name] = target.stat().st_size
     shutil.copy(SEARCH_JS, directory / "search.js")
-    shutil.copy(ZSTD_JS, directory / "zstd.js")
+    shutil.copy(ZSTD_JS, directory / "decoder.js")
     root = json.dumps({"files": files, "search": meta}, ensure_ascii=False).replace("<", "\\u003c")
-    (directory / "index.html").write_text(PAGE.replace("ROOT_JSON", root), "utf-8")
+    (directory / "index.html").write_text(PAGE.read_text("utf-8").replace("ROOT_JSON", root), "utf-8")
     return sizes
 
 
@@ -169,54 +170,6 @@ def main() -> None:
     for count in args.articles:
         print(json.dumps(bench(count, args.cold, args.text_sample), ensure_ascii=False), flush=True)
 
-
-PAGE = """<!doctype html>
-<html><head>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' 'unsafe-inline'; connect-src 'none'">
-<meta charset="utf-8">
-<script id="infopack-root" type="application/json">ROOT_JSON</script>
-<script src="zstd.js"></script>
-<script src="search.js"></script>
-<script>
-var root = JSON.parse(document.getElementById("infopack-root").textContent);
-var waiting = {};
-var loadedBytes = 0;
-function infopackData(name, b64) {
-  var bin = atob(b64), bytes = new Uint8Array(bin.length);
-  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  if (waiting[name]) waiting[name](bytes);
-}
-function loadPayload(name) {
-  return new Promise(function (resolve, reject) {
-    var script = document.createElement("script");
-    waiting[name] = function (bytes) {
-      delete waiting[name];
-      loadedBytes += bytes.length;
-      crypto.subtle.digest("SHA-256", bytes).then(function (digest) {
-        var hex = Array.from(new Uint8Array(digest), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-        if (hex === root.files[name][1]) resolve(bytes); else reject(new Error("damaged " + name));
-      });
-    };
-    script.onerror = function () { reject(new Error("missing " + name)); };
-    script.src = "data/" + name + ".js";
-    document.head.appendChild(script);
-  });
-}
-var engine = InfopackSearch.create(root.search, loadPayload, function (b) { return InfopackZstd.decompress(b); });
-async function timeQuery(q, lang) {
-  var before = loadedBytes;
-  var t0 = performance.now();
-  var results = await engine.search(q, {lang: lang || undefined, limit: 20});
-  return {q: q, ms: performance.now() - t0, bytes: loadedBytes - before, hits: results.length};
-}
-async function timeAll(queries) {
-  var out = [];
-  for (var i = 0; i < queries.length; i++) out.push(await timeQuery(queries[i][0], queries[i][1]));
-  return out;
-}
-</script>
-</head><body></body></html>
-"""
 
 if __name__ == "__main__":
     main()
