@@ -384,6 +384,15 @@ def test_path_traversal_rejected(tmp_path, key, hostile_path):
     assert report.files_checked == 0  # nothing was opened
 
 
+@pytest.mark.parametrize("shadow", ["MANIFEST.JSON", "manifest.json", "Signatures/x.minisig"])
+def test_listed_file_that_would_overwrite_manifest_or_signatures_rejected(tmp_path, key, shadow):
+    bundle = signed_bundle(tmp_path / "b", key)
+    entries = [FileEntry(shadow, 1, hashlib.sha256(b"x").hexdigest())]
+    entries.append(sums_entry_for(entries))
+    resign_manifest(bundle, key, render_manifest(hostile_manifest(entries)))
+    assert_rejected(verify(bundle, key), "are never listed")
+
+
 @pytest.mark.parametrize(
     "reserved", ["media/CON", "media/aux.mp3", "media/Lpt1.txt", "media/x.", "media/x ", "a:b",
                  "media/a\x07.mp3", "media/a|b"],

@@ -36,7 +36,7 @@ from infopack.keys import (
     key_id_hex,
     split_text_lines,
 )
-from infopack.names import check_bundle_path, find_collisions
+from infopack.names import check_bundle_path, collision_key, find_collisions
 
 FORMAT_VERSION = "infopack/1"
 MANIFEST_NAME = "manifest.json"
@@ -217,7 +217,11 @@ def _parse_file_entry(obj: object, line: int, problems: ProblemList) -> FileEntr
         problems.add(MANIFEST_NAME, "path must be a string", line)
         return None
     problem = check_bundle_path(path)
-    if problem is None and (path == MANIFEST_NAME or path.split("/")[0] == SIGNATURES_DIR):
+    # Compared as FAT compares names: a listed `MANIFEST.JSON` would overwrite the manifest
+    # when the bundle is copied onto a card.
+    if problem is None and (
+        collision_key(path) == MANIFEST_NAME or collision_key(path.split("/")[0]) == SIGNATURES_DIR
+    ):
         problem = "manifest.json and signatures/ are never listed"
     if problem is not None:
         shown = repr(path) if len(path) <= 200 else repr(path[:200]) + "…"
