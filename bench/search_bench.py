@@ -8,6 +8,7 @@ each) are indexed, and a file:// page is written to /tmp with the search payload
 
   first query   a fresh page per query; time from search() to results, shard loading (script tags,
                 base64, SHA-256 check, zstd) included; bytes = payloads that query loaded
+  typing        a fresh page per phrase, searching at every keystroke state (ㅎ, 하, 한, 한ㄱ, 한구, ...)
   warm queries  the whole query set once to load shards, then again, timing each query
   text          article HTML compressed as the bundle does (zstd 19, trained dictionary, one frame
                 per article) on every Nth article (--text-sample), scaled up to the corpus
@@ -56,6 +57,13 @@ QUERIES = [
     ("기차 철도", "ko"),
 ]
 QUERIES += [(noun, None) for noun in KO_NOUNS[::7]]
+# Search as you type: every keystroke state an IME shows, each searched on arrival.
+TYPING = [
+    ["ㅎ", "하", "한", "한ㄱ", "한구", "한국", "한국ㅇ", "한국으", "한국의", "한국의 ", "한국의 ㅇ", "한국의 여", "한국의 역",
+     "한국의 역ㅅ", "한국의 역사"],
+    ["h", "hi", "his", "hist", "histo", "histor", "history", "history ", "history o", "history of"],
+    ["ㄹ", "로", "롣", "로도", "로동", "로동ㅈ", "로동자"],
+]
 
 
 def article_html(body: str) -> bytes:
@@ -98,6 +106,13 @@ def run_browser(page_dir: Path, cold: int) -> dict:
             page.goto(url)
             firsts.append(page.evaluate("([q, lang]) => timeQuery(q, lang)", [query, lang]))
             context.close()
+        typing = []
+        for keystrokes in TYPING:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(url)
+            typing += page.evaluate("states => timeAll(states.map(s => [s, null]))", keystrokes)
+            context.close()
         context = browser.new_context()
         page = context.new_page()
         page.goto(url)
@@ -105,7 +120,7 @@ def run_browser(page_dir: Path, cold: int) -> dict:
         warm = page.evaluate("queries => timeAll(queries)", QUERIES) + page.evaluate("queries => timeAll(queries)", QUERIES)
         context.close()
         browser.close()
-    return {"first": firsts, "loading": loading, "warm": warm}
+    return {"first": firsts, "typing": typing, "loading": loading, "warm": warm}
 
 
 def bench(count: int, cold: int, text_sample: int) -> dict:
@@ -156,6 +171,10 @@ def bench(count: int, cold: int, text_sample: int) -> dict:
         "warm_ms_p95": round(percentile(warm_ms, 0.95), 2),
         "warm_ms_max": round(max(warm_ms), 2),
         "warm_slowest": max(runs["warm"], key=lambda r: r["ms"])["q"],
+        "typing_keystroke_ms_p50": round(percentile([r["ms"] for r in runs["typing"]], 0.5), 1),
+        "typing_keystroke_ms_max": round(max(r["ms"] for r in runs["typing"]), 1),
+        "typing_slowest": max(runs["typing"], key=lambda r: r["ms"])["q"],
+        "typing_bytes_total": sum(r["bytes"] for r in runs["typing"]),
         "queries": len(QUERIES),
     }
 
