@@ -149,6 +149,11 @@ def option_cases() -> list[Case]:
         Case("no-content-size-l1", text, compress(text, 1, write_content_size=False)),
         Case("no-content-size-l19", text, compress(text, 19, write_content_size=False)),
         Case("checksum-l3", text, compress(text, 3, write_checksum=True)),
+        *(
+            Case(f"checksum-{size}b", data, compress(data, 1, write_checksum=True))
+            for size in (0, 1, 3, 4, 5, 8, 12, 31, 32, 33, 39, 63, 64, 77)
+            for data in [random_bytes(size, seed=size)]
+        ),
         Case("checksum-no-size-l19", text, compress(text, 19, write_checksum=True, write_content_size=False)),
         Case("streamed-l3", text, streamed(text, 3)),
         Case("streamed-l19", text, streamed(text, 19)),
@@ -220,6 +225,10 @@ def bad_dictionary_cases() -> list[Case]:
 def malformed_cases() -> list[Case]:
     text = html_text(20_000, seed=50)
     good = compress(text, 19)
+    checksummed = compress(text, 19, write_checksum=True)
+    # Random bytes are stored as a raw block, so a changed byte still decodes: only the checksum
+    # can tell.
+    raw_block_checksummed = compress(random_bytes(5000), 3, write_checksum=True)
     return [
         Case("bad-empty", None, b""),
         Case("bad-magic", None, b"\x00\x01\x02\x03" + good[4:]),
@@ -228,6 +237,8 @@ def malformed_cases() -> list[Case]:
         Case("bad-truncated-last-byte", None, good[:-1]),
         Case("bad-trailing-garbage", None, good + b"\x01\x02"),
         Case("bad-reserved-block", None, good[:6] + bytes([good[6] | 0b110]) + good[7:]),
+        Case("bad-checksum", None, checksummed[:-1] + bytes([checksummed[-1] ^ 0x40])),
+        Case("bad-content-under-checksum", None, raw_block_checksummed[:-8] + b"X" + raw_block_checksummed[-7:]),
         Case("bad-dict-missing", None, zstandard.ZstdCompressor(
             level=3, dict_data=zstandard.train_dictionary(8 * KB, article_samples(200))).compress(text)),
     ]
@@ -310,6 +321,14 @@ def test_corrupted_frames_throw_clean_errors_or_decode(node_run) -> None:
     bad = {name: r["firstBad"] for name, r in fuzzed.items() if r["bad"]}
     assert not bad, bad
     assert sum(r["rejected"] for r in fuzzed.values()) > 0.5 * sum(FUZZ_ROUNDS // 8 for _ in fuzzed)
+
+
+def test_checksum_frames_never_decode_corrupted(node_run) -> None:
+    # XXH64 is verified: every corruption of a frame that carries a checksum is rejected.
+    _, results = node_run
+    for name in ("fuzz:checksum-l3", "fuzz:checksum-no-size-l19"):
+        assert results[name]["decoded"] == 0, results[name]
+        assert results[name]["rejected"] == FUZZ_ROUNDS // 8
 
 
 def test_corrupted_dictionaries_throw_clean_errors_or_decode(node_run) -> None:

@@ -776,6 +776,135 @@ var InfopackZstd = (function () {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Content checksum: the low 32 bits of XXH64 (seed 0) of the frame's output (section 3.1.1).
+  // 64-bit arithmetic is done on 32-bit halves kept as int32 (signed: bit patterns are what
+  // matter). Results go through the typed array R rather than variables, because storing
+  // full 32-bit values in closure variables would allocate a heap number on every step.
+  // No BigInt: it is far slower on this path.
+
+  var P1H = 0x9e3779b1 | 0, P1L = 0x85ebca87 | 0;
+  var P2H = 0xc2b2ae3d | 0, P2L = 0x27d4eb4f | 0;
+  var P3H = 0x165667b1 | 0, P3L = 0x9e3779f9 | 0;
+  var P4H = 0x85ebca77 | 0, P4L = 0xc2b2ae63 | 0;
+  var P5H = 0x27d4eb2f | 0, P5L = 0x165667c5 | 0;
+  var R = new Int32Array(2); // [high, low] of the last result
+
+  function mul64(ah, al, bh, bl) {
+    // The low 64 bits of the product: al*bl in full (from 16-bit pieces), plus the cross terms
+    // shifted up by 32 (only their low 32 bits matter).
+    var a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
+    var p01 = a0 * b1, p10 = a1 * b0;
+    var mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    var high = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
+    R[0] = (high + Math.imul(ah, bl) + Math.imul(al, bh)) | 0;
+    R[1] = Math.imul(al, bl);
+  }
+
+  function add64(ah, al, bh, bl) {
+    var low = (al >>> 0) + (bl >>> 0);
+    R[1] = low | 0;
+    R[0] = (ah + bh + (low > 0xffffffff ? 1 : 0)) | 0;
+  }
+
+  function rotl64(h, l, r) {
+    R[0] = (h << r) | (l >>> (32 - r));
+    R[1] = (l << r) | (h >>> (32 - r));
+  }
+
+  // acc = rotl(acc + input * P2, 31) * P1; the first product, the sum and the rotation stay in
+  // locals (this runs once per 8 bytes of output).
+  var P2L0 = P2L & 0xffff, P2L1 = P2L >>> 16;
+  function round64(accH, accL, inH, inL) {
+    var a0 = inL & 0xffff, a1 = inL >>> 16;
+    var p01 = a0 * P2L1, p10 = a1 * P2L0;
+    var mid = ((a0 * P2L0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    var tH = (a1 * P2L1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(inH, P2L) + Math.imul(inL, P2H)) | 0;
+    var tL = Math.imul(inL, P2L);
+    var low = (accL >>> 0) + (tL >>> 0);
+    var sL = low | 0;
+    var sH = (accH + tH + (low > 0xffffffff ? 1 : 0)) | 0;
+    mul64((sH << 31) | (sL >>> 1), (sL << 31) | (sH >>> 1), P1H, P1L);
+  }
+
+  function readLE32s(src, pos) {
+    return src[pos] | (src[pos + 1] << 8) | (src[pos + 2] << 16) | (src[pos + 3] << 24);
+  }
+
+  function xxh64Low32(src, start, end) {
+    var p = start;
+    var hH, hL;
+    if (end - start >= 32) {
+      add64(P1H, P1L, P2H, P2L);
+      var v1H = R[0], v1L = R[1];
+      var v2H = P2H, v2L = P2L;
+      var v3H = 0, v3L = 0;
+      add64(~P1H, ~P1L, 0, 1); // -P1
+      var v4H = R[0], v4L = R[1];
+      for (var limit = end - 32; p <= limit; p += 32) {
+        round64(v1H, v1L, readLE32s(src, p + 4), readLE32s(src, p));
+        v1H = R[0]; v1L = R[1];
+        round64(v2H, v2L, readLE32s(src, p + 12), readLE32s(src, p + 8));
+        v2H = R[0]; v2L = R[1];
+        round64(v3H, v3L, readLE32s(src, p + 20), readLE32s(src, p + 16));
+        v3H = R[0]; v3L = R[1];
+        round64(v4H, v4L, readLE32s(src, p + 28), readLE32s(src, p + 24));
+        v4H = R[0]; v4L = R[1];
+      }
+      rotl64(v1H, v1L, 1);
+      hH = R[0]; hL = R[1];
+      rotl64(v2H, v2L, 7);
+      add64(hH, hL, R[0], R[1]);
+      hH = R[0]; hL = R[1];
+      rotl64(v3H, v3L, 12);
+      add64(hH, hL, R[0], R[1]);
+      hH = R[0]; hL = R[1];
+      rotl64(v4H, v4L, 18);
+      add64(hH, hL, R[0], R[1]);
+      hH = R[0]; hL = R[1];
+      var lanes = [v1H, v1L, v2H, v2L, v3H, v3L, v4H, v4L];
+      for (var i = 0; i < 8; i += 2) {
+        round64(0, 0, lanes[i], lanes[i + 1]);
+        mul64(hH ^ R[0], hL ^ R[1], P1H, P1L);
+        add64(R[0], R[1], P4H, P4L);
+        hH = R[0]; hL = R[1];
+      }
+    } else {
+      hH = P5H; hL = P5L;
+    }
+    add64(hH, hL, 0, end - start);
+    hH = R[0]; hL = R[1];
+    for (; p + 8 <= end; p += 8) {
+      round64(0, 0, readLE32s(src, p + 4), readLE32s(src, p));
+      rotl64(hH ^ R[0], hL ^ R[1], 27);
+      mul64(R[0], R[1], P1H, P1L);
+      add64(R[0], R[1], P4H, P4L);
+      hH = R[0]; hL = R[1];
+    }
+    if (p + 4 <= end) {
+      mul64(0, readLE32s(src, p), P1H, P1L);
+      rotl64(hH ^ R[0], hL ^ R[1], 23);
+      mul64(R[0], R[1], P2H, P2L);
+      add64(R[0], R[1], P3H, P3L);
+      hH = R[0]; hL = R[1];
+      p += 4;
+    }
+    for (; p < end; p++) {
+      mul64(0, src[p], P5H, P5L);
+      rotl64(hH ^ R[0], hL ^ R[1], 11);
+      mul64(R[0], R[1], P1H, P1L);
+      hH = R[0]; hL = R[1];
+    }
+    // Avalanche.
+    hL = hL ^ (hH >>> 1);
+    mul64(hH, hL, P2H, P2L);
+    hH = R[0]; hL = R[1];
+    hL = hL ^ ((hL >>> 29) | (hH << 3));
+    hH = hH ^ (hH >>> 29);
+    mul64(hH, hL, P3H, P3L);
+    return (R[1] ^ R[0]) >>> 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Frames (section 3.1.1)
 
   /* Parses a frame header at src[pos..]. */
@@ -895,6 +1024,7 @@ var InfopackZstd = (function () {
     }
     if (header.hasChecksum) {
       if (pos + 4 > src.length) fail('frame checksum is truncated');
+      if (readLE32(src, pos) !== xxh64Low32(output.buf, frameStart, op)) fail('content checksum does not match (data is corrupted)');
       pos += 4;
     }
     if (frameEnd >= 0 && op !== frameEnd) fail('frame decodes to ' + (op - frameStart) + ' bytes, header says ' + header.contentSize);
