@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,16 @@ def test_signing_is_deterministic(key):
     # Ed25519 is deterministic: the same manifest and comment give the same signature file.
     first = sign_manifest(b"{}\n", key, "c").to_bytes()
     assert first == sign_manifest(b"{}\n", key, "c").to_bytes()
+
+
+def test_verify_shares_no_code_with_the_build_pipeline():
+    # A bug in build must not be able to make verify agree with it.
+    probe = (
+        "import sys, infopack.verify, infopack.cli_trust; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('infopack.'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for pipeline_module in ("content", "render", "pack", "bundle", "media", "search", "model"):
+        assert f"infopack.{pipeline_module}" not in loaded

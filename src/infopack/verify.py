@@ -182,8 +182,13 @@ def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tupl
     if not stat.S_ISDIR(info.st_mode):
         report.problem(SIGNATURES_DIR, "is not a directory")
         return []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as err:
+        report.problem(SIGNATURES_DIR, f"cannot list directory: {err.strerror or err}")
+        return []
     found = []
-    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+    for entry in entries:
         relative = f"{SIGNATURES_DIR}/{entry.name}"
         if not entry.is_file(follow_symlinks=False):
             report.problem(relative, "not a regular file (symlinks and directories are refused)")
