@@ -453,7 +453,8 @@ var InfopackSearch = (function () {
       return found;
     }
 
-    function score(slots, shardsByIndex, langFilter, limit) {
+    // langs: one byte per article (search/lang) and wanted, the index of the language to keep.
+    function score(slots, shardsByIndex, langs, wanted, limit) {
       var total = new Float64Array(docCount);
       var matched = new Uint8Array(docCount);
       var best = new Float64Array(docCount);
@@ -488,7 +489,7 @@ var InfopackSearch = (function () {
       var slotCount = slots.length;
       for (var c = 0; c < candidates.length; c++) {
         var doc = candidates[c];
-        if (langFilter && langFilter[doc] !== langFilter.wanted) continue;
+        if (langs && langs[doc] !== wanted) continue;
         // Documents matching more parts of the query rank first: coverage squared scales the sum.
         var coverage = matched[doc] / slotCount;
         top.offer(doc, total[doc] * coverage * coverage);
@@ -516,12 +517,7 @@ var InfopackSearch = (function () {
         var langs = loaded.pop();
         var shardsByIndex = {};
         indexes.forEach(function (index, k) { shardsByIndex[index] = loaded[k]; });
-        var filter = null;
-        if (langs) {
-          filter = langs;
-          filter.wanted = wantedLang;
-        }
-        return score(slots, shardsByIndex, filter, limit);
+        return score(slots, shardsByIndex, langs, wantedLang, limit);
       });
     }
 
