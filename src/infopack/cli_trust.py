@@ -16,9 +16,8 @@ from infopack.keys import (
     generate_secret_key,
     key_file_paths,
     load_public_key,
-    load_secret_key,
+    load_secret_key_for_cli,
     resolve_passphrase,
-    secret_key_needs_passphrase,
     write_key_pair,
 )
 from infopack.sign import sign_bundle
@@ -35,9 +34,8 @@ def _is_inside(path: Path, directory: Path) -> bool:
 
 
 def secret_key_for_signing(key_path: Path, passphrase_file: Path | None) -> SecretKey:
-    if not secret_key_needs_passphrase(key_path):
-        return load_secret_key(key_path, None)
-    return load_secret_key(key_path, resolve_passphrase(passphrase_file))
+    """For `sign` and `build --sign`: see keys.load_secret_key_for_cli."""
+    return load_secret_key_for_cli(key_path, passphrase_file)
 
 
 def register_trust_commands(main: click.Group) -> None:

@@ -356,6 +356,13 @@ def load_secret_key(path: Path, passphrase: bytes | None) -> SecretKey:
     return parse_secret_key(data, passphrase, str(path))
 
 
+def load_secret_key_for_cli(path: Path, passphrase_file: Path | None = None) -> SecretKey:
+    """Load NAME.key for `sign` or `build --sign`, asking for a passphrase only if it has one."""
+    if not secret_key_needs_passphrase(path):
+        return load_secret_key(path, None)
+    return load_secret_key(path, resolve_passphrase(passphrase_file))
+
+
 def _write_new_file(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:

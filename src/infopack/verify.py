@@ -149,7 +149,7 @@ class VerifyReport:
             lines.append(line)
         lines += [f"warning: {finding}" for finding in self.warnings]
         lines += [f"error: {finding}" for finding in self.problems]
-        signed = f"signed by {len(self.signed_by)} of {self.threshold} required trusted keys"
+        signed = f"signed by {len(self.signed_by)} trusted key(s), {self.threshold} required"
         if self.ok and self.bundle is not None:
             info = self.bundle
             lines.append(
