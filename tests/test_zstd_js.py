@@ -394,3 +394,67 @@ def test_decodes_in_chromium_from_file_url(page, tmp_path: Path) -> None:
     assert decoded["globals"] == ["InfopackZstd"]
     assert all(url.startswith("file:") for url in page.requested_urls)
     assert page.console_errors == []
+
+
+FIREFOX = "/usr/bin/firefox-esr"
+
+
+@pytest.mark.browser
+def test_decodes_in_firefox_from_file_url(tmp_path: Path) -> None:
+    """SpiderMonkey too (Firefox ESR, the other baseline browser). Playwright cannot drive Debian's
+    Firefox, so the page paints one band per case, green when the case decoded exactly and red
+    otherwise, and a headless screenshot is read back pixel by pixel."""
+    if not Path(FIREFOX).exists():
+        pytest.skip("Debian firefox-esr is not installed")
+    Image = pytest.importorskip("PIL.Image")
+    samples = article_samples(200, seed=70)
+    trained = zstandard.train_dictionary(16 * KB, samples, level=19)
+    bundle_style = zstandard.ZstdCompressor(level=19, dict_data=trained, write_dict_id=False)
+    text = korean_text(200 * KB, seed=71) + html_text(100 * KB, seed=72)
+    cases = [
+        (samples[3], bundle_style.compress(samples[3]), True),
+        (text, compress(text, 19, write_checksum=True), False),
+        (text, compress(text, 1, write_content_size=False), False),
+        (random_bytes(70_000), compress(random_bytes(70_000), 3), False),
+        (repetitive_bytes(300_000), compress(repetitive_bytes(300_000), 19), False),
+    ]
+    shutil.copy(DECODER, tmp_path / "zstd.js")
+    payload = {
+        "dict": base64.b64encode(trained.as_bytes()).decode(),
+        "cases": [
+            {"data": base64.b64encode(data).decode(), "frame": base64.b64encode(frame).decode(), "dict": uses_dict}
+            for data, frame, uses_dict in cases
+        ],
+    }
+    (tmp_path / "data.js").write_text("var testData = " + json.dumps(payload) + ";\n")
+    (tmp_path / "index.html").write_text(
+        """<!doctype html><meta charset=utf-8><body style="margin:0">
+<script src="zstd.js"></script><script src="data.js"></script><script>
+function bytes(b64) { var s = atob(b64), o = new Uint8Array(s.length); for (var i = 0; i < s.length; i++) o[i] = s.charCodeAt(i); return o; }
+var dict = InfopackZstd.prepareDictionary(bytes(testData.dict));
+testData.cases.forEach(function (c) {
+  var ok;
+  try {
+    var out = InfopackZstd.decompress(bytes(c.frame), c.dict ? dict : undefined), want = bytes(c.data);
+    ok = out.length === want.length;
+    for (var i = 0; ok && i < want.length; i++) if (out[i] !== want[i]) ok = false;
+  } catch (e) { ok = false; }
+  var band = document.createElement('div');
+  band.style.cssText = 'height:20px;background:' + (ok ? '#00ff00' : '#ff0000');
+  document.body.appendChild(band);
+});
+</script>"""
+    )
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [FIREFOX, "--headless", "--no-remote", "--profile", str(profile), "--screenshot", str(shot),
+         "--window-size", "120,200", (tmp_path / "index.html").as_uri()],
+        capture_output=True, timeout=120, check=False,
+    )
+    assert shot.exists(), "firefox did not write a screenshot"
+    image = Image.open(shot).convert("RGB")
+    bands = [image.getpixel((60, 10 + 20 * index)) for index in range(len(cases))]
+    assert bands == [(0, 255, 0)] * len(cases), bands
+
