@@ -211,6 +211,22 @@ def test_secret_key_file_is_private_and_never_overwritten(tmp_path):
     assert load_secret_key(key_path, b"pw") == secret
 
 
+def test_keygen_force_does_not_follow_a_planted_symlink(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "k.key").symlink_to(victim)
+    with pytest.raises(InfopackError):
+        write_key_pair(tmp_path / "k", generate_secret_key(), b"pw", kdf="min", overwrite=True)
+    assert victim.read_text() == "precious"
+
+
+def test_keygen_refusal_leaves_no_half_key_pair(tmp_path):
+    (tmp_path / "k.pub").write_text("someone else's key")
+    with pytest.raises(InfopackError, match="refusing to overwrite"):
+        write_key_pair(tmp_path / "k", generate_secret_key(), b"pw", kdf="min")
+    assert not (tmp_path / "k.key").exists()
+
+
 def test_secret_seed_never_in_repr_or_str():
     secret = generate_secret_key()
     for text in (repr(secret), str(secret)):

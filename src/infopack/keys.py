@@ -364,7 +364,9 @@ def load_secret_key_for_cli(path: Path, passphrase_file: Path | None = None) -> 
 
 
 def _write_new_file(path: Path, data: bytes, mode: int, overwrite: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    # O_NOFOLLOW: --force must not truncate whatever file a planted symlink points at.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if overwrite else os.O_EXCL
     try:
         fd = os.open(path, flags, mode)
     except FileExistsError:
@@ -392,6 +394,10 @@ def write_key_pair(
 ) -> tuple[Path, Path]:
     """Write NAME.key (mode 0600) and NAME.pub; return their paths."""
     key_path, pub_path = key_file_paths(name)
+    for path in (key_path, pub_path):
+        if not overwrite and os.path.lexists(path):
+            # Checked for both first, so a refusal never leaves half a key pair behind.
+            raise InfopackError("already exists; refusing to overwrite a key (use --force)", path)
     secret_bytes = encode_secret_key(secret, passphrase, kdf=kdf)
     _write_new_file(key_path, secret_bytes, 0o600, overwrite)
     _write_new_file(pub_path, secret.public_key().to_file_bytes(), 0o644, overwrite)
