@@ -276,6 +276,18 @@ def test_tampered_file_rejected(bundle, key):
     assert_rejected(verify(bundle, key), "data/dict.js: content does not match")
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tampered_large_file_rejected(tmp_path, key, workers):
+    # Larger than the 1 MiB read chunk, so the streaming path is the one tested.
+    big = bytes(range(256)) * (3 * 4096 + 17)
+    bundle = signed_bundle(tmp_path / "b", key, files={"media/film.mp4": big, "index.html": b"i"})
+    assert verify(bundle, key, workers=workers).exit_code == 0
+    with open(bundle / "media" / "film.mp4", "r+b") as handle:
+        handle.seek(len(big) - 1)
+        handle.write(bytes([big[-1] ^ 1]))
+    assert_rejected(verify(bundle, key, workers=workers), "media/film.mp4: content does not match")
+
+
 def test_truncated_file_rejected(bundle, key):
     path = bundle / "media" / "seoul-1.mp3"
     path.write_bytes(path.read_bytes()[:-1])
