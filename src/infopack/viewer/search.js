@@ -26,6 +26,7 @@ var InfopackSearch = (function () {
   // Bounds on what one query may expand to, so a one-letter prefix cannot load the whole index.
   var MAX_SHARDS_PER_ALT = 4;
   var MAX_TERMS_PER_ALT = 64;
+  var MAX_CACHED_SHARDS = 48;
 
   var SEGMENT_RE = new RegExp(
     "([\\uac00-\\ud7a3]+)|([\\u3131-\\u318e]+)|([\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff]+)|" +
@@ -384,6 +385,7 @@ var InfopackSearch = (function () {
     if (!meta || meta.version !== 1) throw new Error("unsupported search index version");
     var docCount = meta.docs;
     var shardCache = {};
+    var shardOrder = []; // shard numbers, least recently used first
     var langBytes = null;
 
     function unpack(bytes) {
@@ -396,16 +398,25 @@ var InfopackSearch = (function () {
       return meta.shard_prefix + digits;
     }
 
+    // Loaded shards (and the postings decoded from them) are kept for the next keystroke, but
+    // only the most recently used MAX_CACHED_SHARDS, so a long session stays small on a phone.
     function loadShard(index) {
+      var at = shardOrder.indexOf(index);
+      if (at >= 0) shardOrder.splice(at, 1);
+      shardOrder.push(index);
       if (!shardCache[index]) {
         shardCache[index] = Promise.resolve(loadPayload(shardName(index))).then(function (bytes) {
-          return parseShard(unpack(bytes));
+          var shard = parseShard(unpack(bytes));
+          shard.number = index;
+          return shard;
         });
         shardCache[index].catch(function () {
           delete shardCache[index]; // a failed load may be retried by the next query
         });
       }
-      return shardCache[index];
+      var wanted = shardCache[index];
+      while (shardOrder.length > MAX_CACHED_SHARDS) delete shardCache[shardOrder.shift()];
+      return wanted;
     }
 
     function loadLangs() {
@@ -461,21 +472,29 @@ var InfopackSearch = (function () {
       var candidates = [];
       slots.forEach(function (slot) {
         var touched = [];
+        // A term reached by several alternatives (하.. and 하..핳 overlap) is scored once, at
+        // its best weight: same result, half the work on a first typed syllable.
+        var terms = {};
         slot.forEach(function (a) {
           termsFor(a, shardsByIndex).forEach(function (t) {
-            var p = postings(t.shard, t.index);
-            var idf = Math.log(1 + (docCount - t.df + 0.5) / (t.df + 0.5));
-            var w = (a.weight * idf) / IMPACT_SCALE;
-            var ids = p.ids;
-            var impacts = p.impacts;
-            for (var k = 0; k < ids.length; k++) {
-              var d = ids[k];
-              if (d >= docCount) continue;
-              var s = w * impacts[k];
-              if (best[d] === 0) touched.push(d);
-              if (s > best[d]) best[d] = s;
-            }
+            var key = t.shard.number + ":" + t.index;
+            if (!terms[key] || terms[key].weight < a.weight) terms[key] = { term: t, weight: a.weight };
           });
+        });
+        Object.keys(terms).forEach(function (key) {
+          var t = terms[key].term;
+          var p = postings(t.shard, t.index);
+          var idf = Math.log(1 + (docCount - t.df + 0.5) / (t.df + 0.5));
+          var w = (terms[key].weight * idf) / IMPACT_SCALE;
+          var ids = p.ids;
+          var impacts = p.impacts;
+          for (var k = 0; k < ids.length; k++) {
+            var d = ids[k];
+            if (d >= docCount) continue;
+            var s = w * impacts[k];
+            if (best[d] === 0) touched.push(d);
+            if (s > best[d]) best[d] = s;
+          }
         });
         for (var i = 0; i < touched.length; i++) {
           var d = touched[i];
