@@ -559,18 +559,33 @@ var InfopackZstd = (function () {
     return pos;
   }
 
+  /* Copies n bytes one at a time, in order, unrolled by four. Short copies are cheaper this way
+   * than a builtin call, and when dst === src with `from` less than n bytes behind `to` (a match
+   * overlapping its own output) the forward order repeats the pattern as the format requires. */
+  function copyForward(dst, to, src, from, n) {
+    var stop = to + n;
+    while (to + 4 <= stop) {
+      dst[to] = src[from];
+      dst[to + 1] = src[from + 1];
+      dst[to + 2] = src[from + 2];
+      dst[to + 3] = src[from + 3];
+      to += 4;
+      from += 4;
+    }
+    while (to < stop) dst[to++] = src[from++];
+  }
+
   /* A match reaching back beyond the frame's own output continues into the dictionary content. */
   function copyFromDictionary(out, op, offset, length, frameStart, dictContent) {
     var back = offset - (op - frameStart); // bytes to go back from the dictionary's end
     if (dictContent === null || back > dictContent.length) fail('match offset ' + offset + ' reaches before the window');
     var from = dictContent.length - back;
     var fromDict = back < length ? back : length;
-    for (var i = 0; i < fromDict; i++) out[op + i] = dictContent[from + i];
+    copyForward(out, op, dictContent, from, fromDict);
     op += fromDict;
-    var rest = length - fromDict;
-    var at = frameStart;
-    for (var j = 0; j < rest; j++) out[op + j] = out[at + j];
-    return op + rest;
+    // The rest continues at the frame's first byte, possibly overlapping what is being written.
+    copyForward(out, op, out, frameStart, length - fromDict);
+    return op + length - fromDict;
   }
 
   /* Sequences section (section 3.1.1.3.2) and sequence execution (3.1.1.4). Writes the block's
@@ -722,42 +737,18 @@ var InfopackZstd = (function () {
       // Execute: copy ll literals, then ml bytes from offset back.
       if (litPos + ll > litEnd) fail('sequence uses more literals than the block has');
       if (op + ll + ml > limit) fail('block decodes to more than its frame allows');
-      if (ll > 32) {
-        out.set(lit.subarray(litPos, litPos + ll), op);
-        op += ll;
-        litPos += ll;
-      } else {
-        // Short copies are cheaper as unrolled byte moves than as a builtin call.
-        var litStop = litPos + ll;
-        while (litPos + 4 <= litStop) {
-          out[op] = lit[litPos];
-          out[op + 1] = lit[litPos + 1];
-          out[op + 2] = lit[litPos + 2];
-          out[op + 3] = lit[litPos + 3];
-          op += 4;
-          litPos += 4;
-        }
-        while (litPos < litStop) out[op++] = lit[litPos++];
-      }
+      if (ll > 32) out.set(lit.subarray(litPos, litPos + ll), op);
+      else copyForward(out, op, lit, litPos, ll);
+      op += ll;
+      litPos += ll;
       var from = op - offset;
       if (from < frameStart) {
         if (from < historyStart) fail('match offset ' + offset + ' reaches before the window');
         op = copyFromDictionary(out, op, offset, ml, frameStart, dictContent);
-      } else if (offset >= ml && ml > MATCH_BUILTIN_MIN) {
-        out.copyWithin(op, from, from + ml);
-        op += ml;
       } else {
-        // Byte by byte, in order: when offset < ml the copy repeats the last `offset` bytes.
-        var stop = op + ml;
-        while (op + 4 <= stop) {
-          out[op] = out[from];
-          out[op + 1] = out[from + 1];
-          out[op + 2] = out[from + 2];
-          out[op + 3] = out[from + 3];
-          op += 4;
-          from += 4;
-        }
-        while (op < stop) out[op++] = out[from++];
+        if (offset >= ml && ml > MATCH_BUILTIN_MIN) out.copyWithin(op, from, from + ml);
+        else copyForward(out, op, out, from, ml); // when offset < ml this repeats the last bytes
+        op += ml;
       }
     }
     if (bits !== 0 || bp !== start) fail('sequence bitstream is corrupted (wrong length)');
@@ -766,13 +757,8 @@ var InfopackZstd = (function () {
     state.rep2 = rep2;
     var tail = litEnd - litPos;
     if (op + tail > limit) fail('block decodes to more than its frame allows');
-    if (tail > 32) {
-      out.set(lit.subarray(litPos, litEnd), op);
-      op += tail;
-    } else {
-      for (var t = 0; t < tail; t++) out[op++] = lit[litPos++];
-    }
-    return op;
+    out.set(lit.subarray(litPos, litEnd), op);
+    return op + tail;
   }
 
   // ---------------------------------------------------------------------------------------------
