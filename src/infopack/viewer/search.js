@@ -26,7 +26,7 @@ var InfopackSearch = (function () {
   // Bounds on what one query may expand to, so a one-letter prefix cannot load the whole index.
   var MAX_SHARDS_PER_ALT = 4;
   var MAX_TERMS_PER_ALT = 64;
-  var MAX_CACHED_SHARDS = 48;
+  var MAX_CACHED_SHARDS = 96;
 
   var SEGMENT_RE = new RegExp(
     "([\\uac00-\\ud7a3]+)|([\\u3131-\\u318e]+)|([\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff]+)|" +
