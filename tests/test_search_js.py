@@ -125,17 +125,17 @@ def test_a_query_loads_only_the_shards_it_needs(tmp_path):
 
 
 def test_shard_cache_is_bounded_and_reloads(tmp_path):
-    docs = [SearchDoc(i, "en", f"doc {i}", "", " ".join(f"t{i}x{k}" for k in range(200))) for i in range(120)]
+    docs = [SearchDoc(i, "en", f"doc {i}", "", " ".join(f"t{i}x{k}" for k in range(200))) for i in range(240)]
     index = build_search_index(docs, shard_bytes=1024)
-    assert len(index.meta["shards"]) > 60
+    assert len(index.meta["shards"]) > 120
     write_payloads(index, tmp_path)
-    queries = [{"q": f"t{i}x5 "} for i in range(0, 120, 2)]  # 60 queries in different shards
+    queries = [{"q": f"t{i}x5 "} for i in range(0, 240, 2)]  # 120 queries in different shards
     out = run_node(tmp_path, {"index": {"dir": str(tmp_path), "meta": index.meta},
                               "searches": queries + [queries[0], queries[-1]]})
     results = out["searches"]
-    assert [r["results"][0]["id"] for r in results[:60]] == list(range(0, 120, 2))
-    assert results[60]["loaded"] != [] and results[60]["results"] == results[0]["results"]  # evicted, reloaded
-    assert results[61]["loaded"] == [] and results[61]["results"] == results[59]["results"]  # still cached
+    assert [r["results"][0]["id"] for r in results[:120]] == list(range(0, 240, 2))
+    assert results[120]["loaded"] != [] and results[120]["results"] == results[0]["results"]  # evicted, reloaded
+    assert results[121]["loaded"] == [] and results[121]["results"] == results[119]["results"]  # still cached
 
 
 def test_damaged_or_missing_shard_rejects_the_search(tmp_path):
