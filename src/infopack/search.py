@@ -177,7 +177,7 @@ def _tokenize_chunk(chunk: str) -> tuple[str, ...]:
 
 # Whitespace-separated words repeat a lot in prose, so their tokens are remembered (bounded).
 _CHUNK_CACHE: dict[str, tuple[str, ...]] = {}
-_CHUNK_CACHE_LIMIT = 1 << 19
+_CHUNK_CACHE_LIMIT = 1 << 18  # ~50 MB at most on real text
 
 
 def tokenize_for_index(text: str) -> list[str]:
@@ -317,7 +317,10 @@ class _ShardBuilder:
 def build_search_index(docs: Sequence[SearchDoc], shard_bytes: int = DEFAULT_SHARD_BYTES) -> SearchIndex:
     """Build the sharded index (FORMAT.md section 9) for documents numbered 0..N-1."""
     _check_docs(docs)
-    postings = _collect_postings(docs)
+    try:
+        postings = _collect_postings(docs)
+    finally:
+        _CHUNK_CACHE.clear()  # the build is over; give the memory back
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
     shards: list[_ShardBuilder] = [_ShardBuilder()]
     for term in sorted(postings):
