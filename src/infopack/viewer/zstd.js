@@ -267,9 +267,6 @@ var InfopackZstd = (function () {
   BackReader.prototype.overflowed = function () {
     return this.bits < 0;
   };
-  BackReader.prototype.finished = function () {
-    return this.bits === 0 && this.pos === this.start;
-  };
 
   // ---------------------------------------------------------------------------------------------
   // Huffman literals (section 4.2)
@@ -634,7 +631,7 @@ var InfopackZstd = (function () {
     if (last === 0) fail('sequence bitstream has no end marker');
     var bits = highBit(last);
     var acc = last;
-    var n, v;
+    var v;
 
     while (bits <= 24 && bp > start) { acc = (acc << 8) | src[--bp]; bits += 8; }
     var llLog = llT.log, ofLog = ofT.log, mlLog = mlT.log;
