@@ -379,17 +379,26 @@ var InfopackZstd = (function () {
     return huf;
   }
 
+  // A Huffman stream is read backwards from its last byte, whose highest set bit marks the start.
+  function streamLastByte(src, start, end) {
+    if (end <= start) fail('Huffman stream is empty');
+    var last = src[end - 1];
+    if (last === 0) fail('Huffman stream has no end marker');
+    return last;
+  }
+
   /* Decodes one Huffman stream src[start..end) into out[op..opEnd). */
   function decodeHuffmanStream(src, start, end, out, op, opEnd, huf) {
-    if (end <= start) fail('Huffman stream is empty');
+    var last = streamLastByte(src, start, end);
+    finishHuffmanStream(src, start, end - 1, last, highBit(last), out, op, opEnd, huf);
+  }
+
+  /* Decodes into out[op..opEnd) from a stream whose unread bits are the low `bits` bits of acc
+   * followed by the bytes src[start..pos), and checks that the stream ends exactly there. */
+  function finishHuffmanStream(src, start, pos, acc, bits, out, op, opEnd, huf) {
     var table = huf.table;
     var maxBits = huf.maxBits;
     var mask = (1 << maxBits) - 1;
-    var last = src[end - 1];
-    if (last === 0) fail('Huffman stream has no end marker');
-    var pos = end - 1;
-    var bits = highBit(last);
-    var acc = last;
     var entry;
     while (op < opEnd) {
       if (bits < maxBits) {
@@ -411,6 +420,43 @@ var InfopackZstd = (function () {
       bits -= entry & 15;
     }
     if (bits !== 0 || pos !== start) fail('Huffman stream is corrupted (wrong length)');
+  }
+
+  /* The four streams of a literals section (starting at s1..s4, the last ending at `end`), two
+   * symbols from each per round while all four have the bits at hand: four independent chains
+   * of table lookups keep the CPU busier than one stream at a time. Each stream then finishes
+   * on its own. */
+  function decodeFourStreams(src, s1, s2, s3, s4, end, out, segment, regen, huf) {
+    var table = huf.table;
+    var maxBits = huf.maxBits;
+    var mask = (1 << maxBits) - 1;
+    var twice = 2 * maxBits; // at most 22: a refilled container (25+ bits) always has it
+    var a1 = streamLastByte(src, s1, s2), a2 = streamLastByte(src, s2, s3);
+    var a3 = streamLastByte(src, s3, s4), a4 = streamLastByte(src, s4, end);
+    var b1 = highBit(a1), b2 = highBit(a2), b3 = highBit(a3), b4 = highBit(a4);
+    var p1 = s2 - 1, p2 = s3 - 1, p3 = s4 - 1, p4 = end - 1;
+    var o1 = 0, o2 = segment, o3 = 2 * segment, o4 = 3 * segment;
+    var e;
+    // Stream 4 is the shortest, so while it has two symbols to go, all of them do.
+    while (o4 + 2 <= regen) {
+      while (b1 <= 24 && p1 > s1) { a1 = (a1 << 8) | src[--p1]; b1 += 8; }
+      while (b2 <= 24 && p2 > s2) { a2 = (a2 << 8) | src[--p2]; b2 += 8; }
+      while (b3 <= 24 && p3 > s3) { a3 = (a3 << 8) | src[--p3]; b3 += 8; }
+      while (b4 <= 24 && p4 > s4) { a4 = (a4 << 8) | src[--p4]; b4 += 8; }
+      if (b1 < twice || b2 < twice || b3 < twice || b4 < twice) break;
+      e = table[(a1 >>> (b1 - maxBits)) & mask]; out[o1++] = e >>> 4; b1 -= e & 15;
+      e = table[(a2 >>> (b2 - maxBits)) & mask]; out[o2++] = e >>> 4; b2 -= e & 15;
+      e = table[(a3 >>> (b3 - maxBits)) & mask]; out[o3++] = e >>> 4; b3 -= e & 15;
+      e = table[(a4 >>> (b4 - maxBits)) & mask]; out[o4++] = e >>> 4; b4 -= e & 15;
+      e = table[(a1 >>> (b1 - maxBits)) & mask]; out[o1++] = e >>> 4; b1 -= e & 15;
+      e = table[(a2 >>> (b2 - maxBits)) & mask]; out[o2++] = e >>> 4; b2 -= e & 15;
+      e = table[(a3 >>> (b3 - maxBits)) & mask]; out[o3++] = e >>> 4; b3 -= e & 15;
+      e = table[(a4 >>> (b4 - maxBits)) & mask]; out[o4++] = e >>> 4; b4 -= e & 15;
+    }
+    finishHuffmanStream(src, s1, p1, a1, b1, out, o1, segment, huf);
+    finishHuffmanStream(src, s2, p2, a2, b2, out, o2, 2 * segment, huf);
+    finishHuffmanStream(src, s3, p3, a3, b3, out, o3, 3 * segment, huf);
+    finishHuffmanStream(src, s4, p4, a4, b4, out, o4, regen, huf);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -525,10 +571,7 @@ var InfopackZstd = (function () {
       if (s4 >= sectionEnd) fail('literals jump table points past the section');
       var segment = (regen + 3) >>> 2;
       if (3 * segment > regen) fail('too few literals for four streams');
-      decodeHuffmanStream(src, s1, s2, out, 0, segment, state.huf);
-      decodeHuffmanStream(src, s2, s3, out, segment, 2 * segment, state.huf);
-      decodeHuffmanStream(src, s3, s4, out, 2 * segment, 3 * segment, state.huf);
-      decodeHuffmanStream(src, s4, sectionEnd, out, 3 * segment, regen, state.huf);
+      decodeFourStreams(src, s1, s2, s3, s4, sectionEnd, out, segment, regen, state.huf);
     }
     state.litBuf = out;
     state.litPos = 0;
