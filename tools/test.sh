@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="chromium ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools firefox-esr"
+packages="chromium ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools firefox-esr fuse fusefat python3-fusepy"
 missing=""
 for package in $packages; do
   dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

@@ -81,3 +81,7 @@ register_trust_commands(main)
 
 if __name__ == "__main__":
     main()
+
+from infopack.cli_copy import register_copy_commands  # noqa: E402
+
+register_copy_commands(main)

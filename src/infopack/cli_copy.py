@@ -1,0 +1,55 @@
+"""`infopack copy`: a thin wrapper over copy.copy_bundle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from infopack.errors import InfopackError
+from infopack.keys import load_public_key
+from infopack.verify import EXIT_USAGE
+
+
+def register_copy_commands(main: click.Group) -> None:
+    from infopack.cli import one_line_errors  # cli imports this module at its end
+
+    @main.command()
+    @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+    @click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @click.option("--trust", "trust_paths", multiple=True, required=True,
+                  type=click.Path(dir_okay=False, path_type=Path), help="A trusted NAME.pub (repeatable).")
+    @click.option("--threshold", default=1, show_default=True, type=int,
+                  help="How many distinct trusted keys must have signed.")
+    @click.option("--without-signatures", is_flag=True,
+                  help="Leave signatures/ off the targets (the read-back still uses the verified manifest).")
+    @click.option("--probe", is_flag=True,
+                  help="Test each target's real capacity first (slow: writes all free space) and refuse a drive that lies.")
+    @click.option("--force", is_flag=True, help="Copy onto targets that hold other files (they are kept).")
+    @click.option("--jobs", type=int, default=None, help="Targets written at once (default: all).")
+    @one_line_errors
+    def copy(bundle, targets, trust_paths, threshold, without_signatures, probe, force, jobs):
+        """Verify BUNDLE, write it into each TARGET folder, read every file back from the drive.
+
+        Exit 0 only when every target read back exactly as the signed manifest says.
+        """
+        from infopack.copy import copy_bundle
+
+        try:
+            keys = [load_public_key(path) for path in trust_paths]
+        except InfopackError as err:
+            for problem in err.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
+        report = copy_bundle(
+            bundle, list(targets), keys, threshold=threshold, with_signatures=not without_signatures,
+            probe=probe, force=force, jobs=jobs, progress=lambda message: click.echo(f"  {message}", err=True),
+        )
+        for target in report.targets:
+            for warning in target.warnings:
+                click.echo(f"warning: {target.root}: {warning}", err=True)
+            if target.probe is not None:
+                click.echo(f"{target.root}: {target.probe.summary()}")
+        click.echo(report.table())
+        sys.exit(report.exit_code)
