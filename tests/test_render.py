@@ -62,9 +62,11 @@ def test_links_between_articles_become_hash_routes(tmp_path):
     assert html.count('href="#/a/other"') == 2
 
 
-def test_link_to_missing_article_is_a_problem(tmp_path):
-    result, _ = render(tmp_path, "See [gone](gone.md).", "md")
-    assert result.problems == ["link to an article that is not in the bundle: gone.md"]
+def test_link_to_missing_article_is_shown_as_text_with_a_warning(tmp_path):
+    result, html = render(tmp_path, "See [gone](gone.md).", "md")
+    assert result.problems == []
+    assert result.warnings == ["c/articles/this: link to an article that is not in the bundle, shown as text: gone.md"]
+    assert "<a" not in html and "gone" in html
 
 
 def test_media_get_neutral_names_and_relative_urls(tmp_path):

@@ -16,10 +16,10 @@ Pipeline per article:
 from __future__ import annotations
 
 import html
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -63,6 +63,14 @@ AUDIO_SUFFIXES = {".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".fla
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".webm", ".mov", ".mkv", ".ogv"}
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
 PLACEHOLDER_RE = re.compile(r"%%(MEDIA|POSTER)(\d+)%%")
+# nh3 (html5ever) serialises canonically: lower-case names, attribute values always in double
+# quotes with `"` and `&` escaped, `<` in text escaped. So after the first nh3 pass every `<` starts
+# a tag and these two patterns tokenise exactly; the final nh3 pass is the safety gate regardless.
+REWRITTEN_TAG_RE = re.compile(r'<(/?)(a|img|audio|video|source|h1)(?=[\s/>])((?:\s+[^\s"=>/]+(?:="[^"]*")?)*)\s*/?>')
+ANY_TAG_RE = re.compile(r'<(?:[^>"]|"[^"]*")*>')
+BLOCK_TAG_RE = re.compile(r'</?(?:' + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r')(?=[\s/>])(?:[^>"]|"[^"]*")*>')
+URL_SPAN_RE = re.compile(r'<span class="url">[^<]*</span>')
+ATTRIBUTE_RE = re.compile(r'([^\s"=>/]+)(?:="([^"]*)")?')
 
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table")
 
@@ -72,8 +80,8 @@ class RenderedArticle:
     html: str  # sanitised, with media placeholders still in it
     text: str  # plain text for the search index
     media: list[Path] = field(default_factory=list)  # source files, in order of first use
-    problems: list[str] = field(default_factory=list)  # e.g. links to articles that do not exist
-    warnings: list[str] = field(default_factory=list)  # e.g. remote images dropped
+    problems: list[str] = field(default_factory=list)  # e.g. missing media: the build stops
+    warnings: list[str] = field(default_factory=list)  # e.g. remote images dropped, broken links
 
 
 def source_to_html(article: Article) -> str:
@@ -105,11 +113,11 @@ def render_article(article: Article, content_root: Path, slugs_by_path: dict[Pat
         url_schemes=EXTERNAL_SCHEMES,
     )
     rewriter = _Rewriter(article, content_root.resolve(), slugs_by_path, slugs)
-    rewriter.feed(first_pass)
-    rewriter.close()
+    rewriter.rewrite(first_pass)
+    rewritten = "".join(rewriter.out)
     return RenderedArticle(
-        html="".join(rewriter.out),
-        text=_collapse_text("".join(rewriter.text)),
+        html=rewritten,
+        text=html_to_text(rewritten),
         media=rewriter.media,
         problems=rewriter.problems,
         warnings=rewriter.warnings,
@@ -142,66 +150,66 @@ def sanitize_final(fragment: str) -> str:
     )
 
 
+def html_to_text(fragment: str) -> str:
+    """Plain text for the search index: block tags become line breaks; link URLs are left out."""
+    text = ANY_TAG_RE.sub("", BLOCK_TAG_RE.sub("\n", URL_SPAN_RE.sub("", fragment)))
+    return _collapse_text(html.unescape(text))
+
+
 def _collapse_text(text: str) -> str:
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-class _Rewriter(HTMLParser):
+class _Rewriter:
     """Rewrites links and media of already-sanitised HTML; collects plain text and media sources."""
 
     def __init__(self, article: Article, root: Path, slugs_by_path: dict[Path, str], slugs: set[str]):
-        super().__init__(convert_charrefs=True)
         self.article = article
         self.root = root
         self.base_dir = article.source_path.resolve().parent
-        self.slugs_by_path = slugs_by_path
+        self.base_dir_text = str(self.base_dir)
+        self.slugs_by_text = _slugs_by_text(slugs_by_path)
         self.slugs = slugs
         self.out: list[str] = []
-        self.text: list[str] = []
         self.media: list[Path] = []
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.link_stack: list[tuple[str, str]] = []  # per open <a>: (element written, external URL)
 
-    # -- parser callbacks --
+    def rewrite(self, sanitised: str) -> None:
+        """Copy the HTML, rewriting only the tags that carry links or media (and h1)."""
+        position = 0
+        for match in REWRITTEN_TAG_RE.finditer(sanitised):
+            self.out.append(sanitised[position : match.start()])
+            closing, tag, attribute_text = match.groups()
+            if closing:
+                self.handle_endtag(tag)
+            else:
+                attributes = {name: html.unescape(value or "") for name, value in ATTRIBUTE_RE.findall(attribute_text)}
+                self.handle_starttag(tag, attributes)
+            position = match.end()
+        self.out.append(sanitised[position:])
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag in BLOCK_TAGS:
-            self.text.append("\n")
+    def handle_starttag(self, tag: str, attributes: dict[str, str]) -> None:
         if tag == "h1":
-            tag = "h2"  # the viewer shows the title as the page's only h1
-        if tag == "a":
+            self.out.append("<h2>")  # the viewer shows the title as the page's only h1
+        elif tag == "a":
             self._open_link(attributes.get("href", ""))
-            return
-        if tag in MEDIA_TAGS:
+        else:
             self._media_tag(tag, attributes)
-            return
-        self.out.append(_start_tag(tag, attributes))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in VOID_TAGS:
-            return
         if tag == "h1":
-            tag = "h2"
-        if tag == "a":
+            self.out.append("</h2>")
+        elif tag == "a":
             kind, url = self.link_stack.pop() if self.link_stack else ("a", "")
             if kind == "ext":
                 self.out.append(f' <span class="url">({html.escape(url)})</span></span>')
             else:
                 self.out.append(f"</{kind}>")
-            return
-        if tag in BLOCK_TAGS:
-            self.text.append("\n")
-        self.out.append(f"</{tag}>")
-
-    def handle_data(self, data: str) -> None:
-        self.out.append(html.escape(data, quote=False))
-        self.text.append(data)
+        elif tag in ("audio", "video"):
+            self.out.append(f"</{tag}>")
 
     # -- links --
 
@@ -222,7 +230,7 @@ class _Rewriter(HTMLParser):
             self.out.append(f'<a href="#/a/{html.escape(slug)}">')
             self.link_stack.append(("a", ""))
         else:
-            self.problems.append(f"link to an article that is not in the bundle: {href}")
+            self.warnings.append(f"{self.article.rel_path}: link to an article that is not in the bundle, shown as text: {href}")
             self.out.append("<span>")
             self.link_stack.append(("span", ""))
 
@@ -230,10 +238,12 @@ class _Rewriter(HTMLParser):
         path = unquote(path)
         if not path:
             return None
-        target = (self.base_dir / path).resolve()
-        for candidate in (target, target / "index.md", target / "index.html", target / "index.txt"):
-            if candidate in self.slugs_by_path:
-                return self.slugs_by_path[candidate]
+        # Pure string arithmetic (no resolve() syscalls): the build resolves every article path once.
+        target = os.path.normpath(os.path.join(self.base_dir_text, path))
+        for candidate in (target, target + "/index.md", target + "/index.html", target + "/index.txt"):
+            slug = self.slugs_by_text.get(candidate)
+            if slug is not None:
+                return slug
         # `other-article`, `other-article.md`, `../other-article/`: fall back to the last path part
         stem = posixpath.basename(path.rstrip("/"))
         stem = stem.rsplit(".", 1)[0] if "." in stem else stem
@@ -249,7 +259,7 @@ class _Rewriter(HTMLParser):
             return
         parts = urlsplit(src)
         if parts.scheme or src.startswith("//"):
-            self.warnings.append(f"remote {tag} dropped (a bundle never loads from the network): {src}")
+            self.warnings.append(f"{self.article.rel_path}: remote {tag} dropped (a bundle never loads from the network): {src}")
             if tag in ("audio", "video"):
                 self.out.append(f"<{tag}>")
             return
@@ -280,8 +290,6 @@ class _Rewriter(HTMLParser):
             if tag == "img":  # Markdown image syntax used for a clip: self-contained figure
                 figcaption = f"<figcaption>{html.escape(caption, quote=False)}</figcaption>" if caption else ""
                 self.out.append(f'<figure class="media">{element}</{kind}>{figcaption}</figure>')
-                if caption:
-                    self.text.append("\n" + caption + "\n")
             else:
                 self.out.append(element)
 
@@ -289,6 +297,20 @@ class _Rewriter(HTMLParser):
         if path not in self.media:
             self.media.append(path)
         return self.media.index(path)
+
+
+_slug_text_cache: dict[int, dict[str, str]] = {}
+
+
+def _slugs_by_text(slugs_by_path: dict[Path, str]) -> dict[str, str]:
+    """The same mapping keyed by path strings, built once per build (keyed by the dict's identity)."""
+    key = id(slugs_by_path)
+    cached = _slug_text_cache.get(key)
+    if cached is None or len(cached) != len(slugs_by_path):
+        cached = {str(path): slug for path, slug in slugs_by_path.items()}
+        _slug_text_cache.clear()
+        _slug_text_cache[key] = cached
+    return cached
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
