@@ -1,6 +1,6 @@
 """Benchmark: our JS zstd decoder (src/infopack/viewer/zstd.js) against fzstd, in one Chromium run.
 
-    python bench/zstd_decoder.py [--articles 3000] [--rounds 7]
+    python bench/zstd_decoder.py [--articles 3000] [--rounds 11] [--workdir DIR]
 
 The corpus is the generated Korean + English article text of bench/gen_corpus.py, rendered as
 simple HTML fragments. It is compressed three ways (zstd level 19, as the bundle does):
@@ -11,8 +11,9 @@ simple HTML fragments. It is compressed three ways (zstd level 19, as the bundle
   (c) small frames: one frame per article without a dictionary; both decoders
 
 Both decoders run in the same headless Chromium page, loaded from file:// as classic scripts.
-Each measurement decodes the whole set once per round (after one warm-up round) and keeps the
-fastest round; output is checked byte for byte against the corpus before timing.
+A warm-up round checks every output byte against the corpus; then each round decodes every set
+with each decoder once (interleaved, so load changes on a shared machine hit all alike), and
+the fastest and median rounds are reported.
 Throughput is MB/s (10^6 bytes) of decompressed output.
 """
 
@@ -110,20 +111,10 @@ function sameAsCorpus(parts, corpus) {
   }
   return at === corpus.length;
 }
-function measure(list, decode, rounds, corpus) {
-  var first = decodeAll(list, decode);  // warm-up round, also the correctness check
-  if (!sameAsCorpus(first.parts, corpus)) throw new Error('decoded output differs from the corpus');
-  var best = Infinity, times = [];
-  for (var r = 0; r < rounds; r++) {
-    var t0 = performance.now();
-    decodeAll(list, decode);
-    var ms = performance.now() - t0;
-    times.push(ms);
-    if (ms < best) best = ms;
-  }
-  times.sort(function (a, b) { return a - b; });
-  return {times: times, bytes: first.total, frames: list.length, best_ms: best, median_ms: times[times.length >> 1],
-          mb_per_s: first.total / 1e6 / (best / 1000), median_mb_per_s: first.total / 1e6 / (times[times.length >> 1] / 1000)};
+function timeOnce(list, decode) {
+  var t0 = performance.now();
+  decodeAll(list, decode);
+  return performance.now() - t0;
 }
 function runBenchmark(rounds) {
   var corpus = bytes(benchData.corpus);
@@ -133,28 +124,32 @@ function runBenchmark(rounds) {
   var ours = function (f) { return InfopackZstd.decompress(f); };
   var oursDict = function (f) { return InfopackZstd.decompress(f, dict); };
   var theirs = function (f) { return fzstd.decompress(f); };
+  var cases = [
+    ['large_ours', large, ours], ['large_fzstd', large, theirs],
+    ['small_dict_ours', smallDict, oursDict], ['small_plain_fzstd', smallPlain, theirs],
+    ['small_plain_ours', smallPlain, ours]
+  ];
   var results = {};
-  // Alternate the decoders so that drift in machine load hits both alike.
-  for (var pass = 0; pass < 2; pass++) {
-    var tag = '_' + pass;
-    results['large_ours' + tag] = measure(large, ours, rounds, corpus);
-    results['large_fzstd' + tag] = measure(large, theirs, rounds, corpus);
-    results['small_dict_ours' + tag] = measure(smallDict, oursDict, rounds, corpus);
-    results['small_plain_fzstd' + tag] = measure(smallPlain, theirs, rounds, corpus);
-    results['small_plain_ours' + tag] = measure(smallPlain, ours, rounds, corpus);
+  cases.forEach(function (c) {
+    // Warm-up round, which is also the correctness check.
+    var first = decodeAll(c[1], c[2]);
+    if (!sameAsCorpus(first.parts, corpus)) throw new Error(c[0] + ': decoded output differs from the corpus');
+    results[c[0]] = {bytes: first.total, frames: c[1].length, times: []};
+  });
+  // Every case once per round, so that changes in machine load hit all of them alike.
+  for (var r = 0; r < rounds; r++) {
+    cases.forEach(function (c) { results[c[0]].times.push(timeOnce(c[1], c[2])); });
   }
+  Object.keys(results).forEach(function (name) {
+    var res = results[name], times = res.times.slice().sort(function (a, b) { return a - b; });
+    res.best_ms = times[0];
+    res.median_ms = times[times.length >> 1];
+    res.mb_per_s = res.bytes / 1e6 / (res.best_ms / 1000);
+    res.median_mb_per_s = res.bytes / 1e6 / (res.median_ms / 1000);
+  });
   return results;
 }
 """
-
-
-def best_of_passes(raw: dict) -> dict:
-    merged: dict[str, dict] = {}
-    for key, value in raw.items():
-        name = key.rsplit("_", 1)[0]
-        if name not in merged or value["best_ms"] < merged[name]["best_ms"]:
-            merged[name] = value
-    return merged
 
 
 def chromium_version() -> str:
@@ -191,9 +186,13 @@ def report(results: dict, sizes: dict[str, int], corpus_bytes: int, articles: in
         r = results[key]
         return f"| {label} | {r['frames']} | {r['mb_per_s']:.1f} | {r['median_mb_per_s']:.1f} |"
 
-    large_ratio = results["large_ours"]["mb_per_s"] / results["large_fzstd"]["mb_per_s"]
-    small_ratio = results["small_dict_ours"]["mb_per_s"] / results["small_plain_fzstd"]["mb_per_s"]
-    plain_ratio = results["small_plain_ours"]["mb_per_s"] / results["small_plain_fzstd"]["mb_per_s"]
+    def ratio(ours: str, theirs: str, key: str) -> float:
+        return results[ours][key] / results[theirs][key]
+
+    pairs = {"a": ("large_ours", "large_fzstd"), "b": ("small_dict_ours", "small_plain_fzstd"),
+             "c": ("small_plain_ours", "small_plain_fzstd")}
+    best = {k: ratio(*pair, "mb_per_s") for k, pair in pairs.items()}
+    median = {k: ratio(*pair, "median_mb_per_s") for k, pair in pairs.items()}
     lines = [
         f"Corpus: {articles} generated articles, {corpus_bytes / 1e6:.1f} MB of HTML; zstd level {LEVEL}.",
         f"Compressed: large frames {sizes['large'] / 1e6:.2f} MB, per-article with {DICT_SIZE // 1024} KiB "
@@ -208,8 +207,9 @@ def report(results: dict, sizes: dict[str, int], corpus_bytes: int, articles: in
         row("(b) per-article plain, fzstd", "small_plain_fzstd"),
         row("(c) per-article plain, ours", "small_plain_ours"),
         "",
-        f"Ratio ours/fzstd (best rounds): (a) {large_ratio:.2f}x, (b) {small_ratio:.2f}x "
-        f"(ours with dictionary vs fzstd without), (c) {plain_ratio:.2f}x (same plain frames).",
+        f"Ratio ours/fzstd, best rounds: (a) {best['a']:.2f}x, (b) {best['b']:.2f}x "
+        f"(ours with dictionary vs fzstd without), (c) {best['c']:.2f}x (same plain frames); "
+        f"median rounds: (a) {median['a']:.2f}x, (b) {median['b']:.2f}x, (c) {median['c']:.2f}x.",
     ]
     return "\n".join(lines)
 
@@ -217,7 +217,7 @@ def report(results: dict, sizes: dict[str, int], corpus_bytes: int, articles: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--workdir", type=Path, help="keep the compressed corpus here and reuse it next time")
     args = parser.parse_args()
     if args.workdir is None:
@@ -251,7 +251,7 @@ def run(work: Path, article_count: int, rounds: int) -> None:
         f"<script src='{data_file.name}'></script><script src='bench.js'></script>"
     )
     raw = run_in_chromium(work, rounds)
-    results = best_of_passes(raw)
+    results = raw
     print(f"command: python bench/zstd_decoder.py --articles {article_count} --rounds {rounds}")
     print(f"machine: {cpu_model()}, {platform.system()} {platform.release()}; {chromium_version()}")
     print()
