@@ -175,14 +175,58 @@ def option_cases() -> list[Case]:
     return cases
 
 
-def article_samples(count: int, seed: int = 40) -> list[bytes]:
+def hangul_noise(size: int, seed: int = 6) -> bytes:
+    """Random Hangul syllables: Huffman-friendly literals with hardly any matches, so blocks
+    carry large compressed literal sections (the 18-bit size headers)."""
     rng = random.Random(seed)
-    return [html_text(rng.randint(1500, 8000), seed=rng.randint(0, 1 << 30)) for _ in range(count)]
+    text = "".join(chr(0xAC00 + int(11172 * rng.random() ** 3)) if rng.random() < 0.85 else " " for _ in range(size // 3))
+    return text.encode()[:size]
+
+
+def z_separated_copies(seed: int = 8) -> bytes:
+    """128 KiB of random bytes, then equal-length copies of pieces of it, each followed by one 'Z'.
+    Every literal of the later blocks is 'Z' (RLE literals) and every match has the same length
+    and literal length (RLE sequence tables)."""
+    rng = random.Random(seed)
+    noise = rng.randbytes(128 * KB)
+    pieces = []
+    for _ in range(6000):
+        at = rng.randrange(0, len(noise) - 60)
+        pieces.append(noise[at : at + 40] + b"Z")
+    return noise + b"".join(pieces)
+
+
+def mode_cases() -> list[Case]:
+    """Inputs chosen to reach rarer parts of the format (checked with an instrumented decoder)."""
+    hangul = hangul_noise(400 * KB)
+    copies = z_separated_copies()
+    cases = [Case(f"hangul-noise-l{level}", hangul, compress(hangul, level)) for level in (1, 9, 19)]
+    cases += [Case(f"z-copies-l{level}", copies, compress(copies, level)) for level in (1, 3, 19)]
+    return cases
+
+
+def long_offset_case() -> Case:
+    """A repeat 34 MB back: offset codes above 24 bits, which the decoder reads in two parts."""
+    noise = random_bytes(1 * MB, seed=11)
+    data = noise + bytes(33 * MB) + noise
+    params = zstandard.ZstdCompressionParameters.from_level(1, window_log=27, enable_ldm=True)
+    return Case("long-offset-34m", data, zstandard.ZstdCompressor(compression_params=params).compress(data))
+
+
+@functools.cache
+def article_samples(count: int, seed: int = 40) -> tuple[bytes, ...]:
+    rng = random.Random(seed)
+    return tuple(html_text(rng.randint(1500, 8000), seed=rng.randint(0, 1 << 30)) for _ in range(count))
+
+
+@functools.cache
+def trained_dictionary(size: int, count: int, seed: int = 40) -> zstandard.ZstdCompressionDict:
+    return zstandard.train_dictionary(size, list(article_samples(count, seed)), level=19)
 
 
 def dictionary_cases() -> list[Case]:
     samples = article_samples(400)
-    trained = zstandard.train_dictionary(32 * KB, samples, level=19)
+    trained = trained_dictionary(32 * KB, 400)
     raw_dict_bytes = html_text(20 * KB, seed=77)
     raw_dict = zstandard.ZstdCompressionDict(raw_dict_bytes, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     cases = []
@@ -211,8 +255,8 @@ def dictionary_cases() -> list[Case]:
 
 def bad_dictionary_cases() -> list[Case]:
     samples = article_samples(400)
-    trained = zstandard.train_dictionary(32 * KB, samples, level=19).as_bytes()
-    other = zstandard.train_dictionary(16 * KB, article_samples(200, seed=90), level=19)
+    trained = trained_dictionary(32 * KB, 400).as_bytes()
+    other = trained_dictionary(16 * KB, 200, seed=90)
     frame = zstandard.ZstdCompressor(level=3, dict_data=zstandard.ZstdCompressionDict(trained)).compress(samples[0])
     garbage_tables = trained[:8] + bytes(range(256)) * 4
     return [
@@ -240,13 +284,16 @@ def malformed_cases() -> list[Case]:
         Case("bad-checksum", None, checksummed[:-1] + bytes([checksummed[-1] ^ 0x40])),
         Case("bad-content-under-checksum", None, raw_block_checksummed[:-8] + b"X" + raw_block_checksummed[-7:]),
         Case("bad-dict-missing", None, zstandard.ZstdCompressor(
-            level=3, dict_data=zstandard.train_dictionary(8 * KB, article_samples(200))).compress(text)),
+            level=3, dict_data=trained_dictionary(16 * KB, 200, seed=90)).compress(text)),
     ]
 
 
 @functools.cache
 def all_cases() -> list[Case]:
-    return level_cases() + size_cases() + option_cases() + dictionary_cases() + malformed_cases() + bad_dictionary_cases()
+    return (
+        level_cases() + size_cases() + option_cases() + mode_cases() + [long_offset_case()]
+        + dictionary_cases() + malformed_cases() + bad_dictionary_cases()
+    )
 
 
 FUZZ_ROUNDS = 400
@@ -352,7 +399,7 @@ def test_rejects_frame_needing_another_dictionary(node_run) -> None:
 @pytest.mark.browser
 def test_decodes_in_chromium_from_file_url(page, tmp_path: Path) -> None:
     samples = article_samples(200, seed=60)
-    trained = zstandard.train_dictionary(16 * KB, samples, level=19)
+    trained = trained_dictionary(16 * KB, 200, seed=60)
     article = samples[5]
     dict_frame = zstandard.ZstdCompressor(
         level=19, dict_data=trained, write_dict_id=False, write_checksum=False, write_content_size=True
@@ -408,7 +455,7 @@ def test_decodes_in_firefox_from_file_url(tmp_path: Path) -> None:
         pytest.skip("Debian firefox-esr is not installed")
     Image = pytest.importorskip("PIL.Image")
     samples = article_samples(200, seed=70)
-    trained = zstandard.train_dictionary(16 * KB, samples, level=19)
+    trained = trained_dictionary(16 * KB, 200, seed=70)
     bundle_style = zstandard.ZstdCompressor(level=19, dict_data=trained, write_dict_id=False)
     text = korean_text(200 * KB, seed=71) + html_text(100 * KB, seed=72)
     cases = [
