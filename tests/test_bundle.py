@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -19,8 +18,8 @@ import zstandard
 from contentkit import REPO, article, copy_example_content, tree_digest, write_content
 from infopack.bundle import build_bundle
 from infopack.errors import InfopackError
+from infopack.pack import read_data_file
 
-DATA_FILE = re.compile(rb'^infopackData\("([a-z0-9/]+)","([A-Za-z0-9+/=]*)"\);\n$')
 
 
 def read_root(bundle: Path) -> dict:
@@ -31,9 +30,10 @@ def read_root(bundle: Path) -> dict:
 
 
 def payload(bundle: Path, name: str) -> bytes:
-    match = DATA_FILE.match((bundle / "data" / f"{name}.js").read_bytes())
-    assert match and match.group(1).decode() == name
-    return base64.b64decode(match.group(2))
+    length = read_root(bundle)["files"][name][0]
+    found_name, data = read_data_file((bundle / "data" / f"{name}.js").read_bytes(), length)
+    assert found_name == name
+    return data
 
 
 def all_files(root: Path) -> dict[str, tuple[bytes, int]]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import multiprocessing
 import tempfile
 from calendar import timegm
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,13 +23,14 @@ from infopack import media as media_stage
 from infopack.content import load_content
 from infopack.errors import InfopackError, Problem
 from infopack.model import Article, Content
-from infopack.pack import PackedText, compress_json, data_file_text, pack_articles
+from infopack.pack import PackedText, compress_json, data_file_text, inline_data_text, pack_articles
 from infopack.render import RenderedArticle, finish_html, render_article
 from infopack.search import SearchDoc, build_search_index
 from infopack.sign import BundleInfo, write_manifest
 from infopack.viewer_build import render_viewer
 
 FORMAT = "infopack/1"
+PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
 ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
 # Above this a phone browser takes too long (or runs out of memory) to open one HTML file.
 ONE_FILE_LIMIT = 48 * 1024 * 1024
@@ -120,10 +123,23 @@ def _check_output_location(content_dir: Path, out_dir: Path, force: bool) -> Non
             raise InfopackError("exists and is not a bundle; refusing to replace it even with --force", out_dir)
 
 
+def _render_chunk(job: tuple[list[Article], Path, dict[Path, str], set[str]]) -> list[RenderedArticle]:
+    articles, root, slugs_by_path, slugs = job
+    return [render_article(a, root, slugs_by_path, slugs) for a in articles]
+
+
 def _render_all(content: Content, articles: list[Article]) -> list[RenderedArticle]:
+    """Render on every core (the sanitiser holds the GIL); results keep library order."""
     slugs_by_path = {a.source_path.resolve(): a.slug for a in articles}
     slugs = {a.slug for a in articles}
-    rendered = [render_article(a, content.root, slugs_by_path, slugs) for a in articles]
+    workers = os.cpu_count() or 1
+    if workers == 1 or len(articles) < PARALLEL_RENDER_MIN:
+        rendered = _render_chunk((articles, content.root, slugs_by_path, slugs))
+    else:
+        size = -(-len(articles) // (workers * 4))
+        jobs = [(articles[i : i + size], content.root, slugs_by_path, slugs) for i in range(0, len(articles), size)]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            rendered = [r for chunk in pool.map(_render_chunk, jobs) for r in chunk]
     problems = [Problem(a.rel_path, message) for a, r in zip(articles, rendered) for message in r.problems]
     if problems:
         raise InfopackError(problems)
@@ -175,7 +191,13 @@ def _assemble(
     html_docs: list[bytes],
     say: Progress,
 ) -> list[BundleFile]:
-    packed = pack_articles(html_docs)
+    # Compression runs in zstd's threads (no GIL) while this thread builds the search index.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        packing = background.submit(pack_articles, html_docs)
+        search = build_search_index(
+            [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
+        )
+        packed = packing.result()
     say(f"compressed text: {sum(len(p) for p in packed.packs):,} bytes in {len(packed.packs)} packs")
     payloads: dict[str, bytes] = {}
     if packed.dictionary is not None:
@@ -187,18 +209,15 @@ def _assemble(
     payloads.update(slug_payloads)
     facet_payloads, facet_shards = _facet_payloads(articles)
     payloads.update(facet_payloads)
-    search = build_search_index(
-        [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
-    )
     payloads.update(search.payloads)
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
 
     root = _root_document(content, articles, payloads, slug_shards, search.meta)
     root["facet_shards"] = facet_shards
-    data_files = {name: data_file_text(name, payload) for name, payload in sorted(payloads.items())}
-    files = [BundleFile(f"data/{name}.js", text) for name, text in data_files.items()]
+    ordered = sorted(payloads.items())
+    files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
     files.append(BundleFile("index.html", render_viewer(root, content.settings.lang).index_html))
-    one_file = _one_file_variant(root, content, data_files, media_omitted=any(r.media for r in rendered))
+    one_file = _one_file_variant(root, content, ordered, media_omitted=any(r.media for r in rendered))
     if one_file is None:
         say(f"no {ONE_FILE_NAME}: the library is larger than {ONE_FILE_LIMIT // 2**20} MB, too big for a phone to open as one file")
     else:
@@ -206,12 +225,12 @@ def _assemble(
     return files
 
 
-def _one_file_variant(root: dict, content: Content, data_files: dict[str, bytes], media_omitted: bool) -> bytes | None:
-    """Viewer + every data file inline, for phones that hand the browser a single file."""
-    inline_bytes = sum(len(text) + 18 for text in data_files.values())
+def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, bytes]], media_omitted: bool) -> bytes | None:
+    """Viewer + every payload inline, for phones that hand the browser a single file."""
+    inline_bytes = sum(len(payload) * 4 // 3 + len(name) + 48 for name, payload in payloads)
     if inline_bytes > ONE_FILE_LIMIT:
         return None
-    inline = "".join(f"<script>{text.decode('ascii').rstrip()}</script>\n" for text in data_files.values())
+    inline = "".join(f"<script>{inline_data_text(name, payload)}</script>\n" for name, payload in payloads)
     one_root = {**root, "one_file": True, "media_omitted": media_omitted}
     return render_viewer(one_root, content.settings.lang, inline_data=inline).index_html
 

@@ -1,6 +1,6 @@
 """Compress article HTML for per-article random access, and wrap payloads as data files.
 
-Measured (BENCHMARKS.md, "Text packing"): one zstd-19 frame per article with a trained dictionary is
+Measured (BENCHMARKS.md, "Text packing"): one zstd frame per article with a trained dictionary is
 1.14x the size of the whole corpus as one frame on generated text; clusters of articles per frame
 gained 1 % there and 1-7 % on real manuals, so one frame per article keeps the format and the
 reader simple (docs/FORMAT.md section 4).
@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import zstandard
 
-LEVEL = 19
+# Level 15 (btlazy2) is within 0.7 % of level 19's size on per-article frames with a dictionary,
+# at 2.3-2.7x less CPU (gimp-help-ko and the Python docs; BENCHMARKS.md, "Text packing").
+LEVEL = 15
 DICT_SIZE = 64 * 1024
 # Training reads evenly spaced articles, each cut to 16 KB, 2 MB in all: on the Python docs this
 # trains in 1 s instead of 9.5 s for a result within 0.5 % (BENCHMARKS.md, "Text packing").
@@ -93,7 +96,39 @@ def dumps_compact(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+# Code units that a JS string literal cannot hold as they are, or that UTF-16 cannot carry alone.
+_UNSAFE_CODE_UNITS = re.compile("[\ud800-\udfff\"\\\\\n\r\u2028\u2029]")
+
+
+def _escape_code_unit(match: re.Match[str]) -> str:
+    return "\\u%04x" % ord(match.group())
+
+
 def data_file_text(name: str, payload: bytes) -> bytes:
-    """The classic-script wrapper of docs/FORMAT.md section 2."""
-    encoded = base64.b64encode(payload).decode("ascii")
-    return f'infopackData("{name}","{encoded}");\n'.encode("ascii")
+    """The classic-script data file of docs/FORMAT.md section 2: UTF-16LE with a byte order mark,
+    the payload's bytes read as little-endian code units inside a string literal. Browsers decode
+    a script by its BOM, so this costs ~1.15x the payload where base64 costs 1.33x."""
+    padded = payload + b"\0" * (len(payload) % 2)
+    units = padded.decode("utf-16-le", errors="surrogatepass")
+    literal = _UNSAFE_CODE_UNITS.sub(_escape_code_unit, units)
+    return ("\ufeff" + 'infopackData("' + name + '","' + literal + '");\n').encode("utf-16-le")
+
+
+_DATA_FILE = re.compile(r'infopackData\("([a-z0-9/]+)","(.*)"\);\n', re.S)
+_UNIT_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
+
+
+def read_data_file(data: bytes, length: int) -> tuple[str, bytes]:
+    """Inverse of data_file_text, for tests and independent readers: (name, payload)."""
+    if not data.startswith(b"\xff\xfe"):
+        raise ValueError("not an infopack data file (no UTF-16LE byte order mark)")
+    match = _DATA_FILE.fullmatch(data[2:].decode("utf-16-le"))
+    if match is None:
+        raise ValueError("not an infopack data file")
+    units = _UNIT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), match.group(2))
+    return match.group(1), units.encode("utf-16-le", errors="surrogatepass")[:length]
+
+
+def inline_data_text(name: str, payload: bytes) -> str:
+    """The one-file variant's inline form (section 8): HTML there is UTF-8, so base64."""
+    return 'infopackData64("' + name + '","' + base64.b64encode(payload).decode("ascii") + '");'

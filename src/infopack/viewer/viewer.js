@@ -1,5 +1,5 @@
 /* infopack viewer: library, article, search, card check. A classic script (works from file://).
- * Data arrive through added <script src="data/..."> tags calling infopackData(name, base64); each
+ * Data arrive through added <script src="data/..."> tags calling infopackData(name, units); each
  * payload is checked against the SHA-256 in the root document before use. Nothing is stored:
  * no cookies, no localStorage/sessionStorage/IndexedDB, no network. */
 (function () {
@@ -64,17 +64,21 @@
   var payloadCache = {};
   var textCacheOrder = [];
 
-  window.infopackData = function (name, base64) {
+  /* Data files (a string of UTF-16 code units) and the one-file variant's inline base64 both
+   * arrive here; decoding waits until someone asks for the payload. */
+  function receive(name, encoded) {
     var waiting = pending[name];
     if (waiting) {
       delete pending[name];
-      waiting.resolve(base64);
+      waiting.resolve(encoded);
     } else {
-      arrived[name] = base64;
+      arrived[name] = encoded;
     }
-  };
+  }
+  window.infopackData = function (name, units) { receive(name, { units: units }); };
+  window.infopackData64 = function (name, base64) { receive(name, { base64: base64 }); };
 
-  function fetchBase64(name) {
+  function fetchEncoded(name) {
     if (Object.prototype.hasOwnProperty.call(arrived, name)) {
       var early = arrived[name];
       if (!name.startsWith('text/')) delete arrived[name];
@@ -85,6 +89,7 @@
       pending[name] = { resolve: resolve, reject: reject };
       var script = document.createElement('script');
       script.src = 'data/' + name + '.js';
+      script.charset = 'utf-16'; // the file's byte order mark decides in any case
       script.onload = function () {
         script.remove();
         // Loaded but never called infopackData with its name: the file is damaged.
@@ -97,6 +102,19 @@
       };
       document.head.appendChild(script);
     });
+  }
+
+  /* Two bytes per UTF-16 code unit, little-endian (docs/FORMAT.md section 2). */
+  function decodeUnits(name, text, length) {
+    if (text.length !== (length + 1) >> 1) throw new Damage(name, 'damaged');
+    var bytes = new Uint8Array(length), pairs = length >> 1, j = 0;
+    for (var i = 0; i < pairs; i++) {
+      var unit = text.charCodeAt(i);
+      bytes[j++] = unit & 255;
+      bytes[j++] = unit >>> 8;
+    }
+    if (length & 1) bytes[j] = text.charCodeAt(pairs) & 255;
+    return bytes;
   }
 
   function decodeBase64(name, text) {
@@ -127,8 +145,9 @@
   function loadChecked(name) {
     var expected = ROOT.files[name];
     if (!expected) return Promise.reject(new Damage(name, 'missing'));
-    return fetchBase64(name).then(function (base64) {
-      var bytes = decodeBase64(name, base64);
+    return fetchEncoded(name).then(function (encoded) {
+      var bytes = encoded.units !== undefined
+        ? decodeUnits(name, encoded.units, expected[0]) : decodeBase64(name, encoded.base64);
       if (bytes.length !== expected[0]) throw new Damage(name, 'damaged');
       return sha256Hex(bytes).then(function (hex) {
         if (hex !== expected[1]) throw new Damage(name, 'damaged');
