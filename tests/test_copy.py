@@ -274,6 +274,14 @@ def test_not_enough_free_space_is_refused_before_writing(tmp_path, key, fat):
 
 
 @needs_fat
+def test_a_bundle_that_fits_is_not_refused_for_space(tmp_path, key, fat):
+    # One file of 36 MB on a drive with about 41.8 MB free: no room for a second copy of it,
+    # and none is needed on an empty drive.
+    bundle = made_bundle(tmp_path / "b", key, media_files(36 * MB, pieces=1))
+    assert copy_bundle(bundle, [fat.root], [key.public_key()]).ok
+
+
+@needs_fat
 def test_interrupted_copy_resumes_and_ends_verified(tmp_path, key, fat):
     """A real interruption: the copy process is killed while writing, then run again."""
     bundle = made_bundle(tmp_path / "b", key, media_files(16 * MB, pieces=8))
@@ -390,3 +398,14 @@ def test_cli_bad_key_is_a_usage_error(tmp_path, key):
     result = CliRunner().invoke(main, ["copy", str(bundle), str(tmp_path / "t"), "--trust", str(tmp_path / "bad.pub")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_cli_threshold_above_the_keys_is_a_usage_error(tmp_path, key):
+    bundle = made_bundle(tmp_path / "b", key, media_files(1024))
+    write_key_pair(tmp_path / "p", key, None)
+    (tmp_path / "t").mkdir()
+    result = CliRunner().invoke(main, ["copy", str(bundle), str(tmp_path / "t"), "--trust",
+                                       str(tmp_path / "p.pub"), "--threshold", "2"])
+    assert result.exit_code == 2
+    assert "threshold 2" in result.output and "Traceback" not in result.output
+    assert os.listdir(tmp_path / "t") == []

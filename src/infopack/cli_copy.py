@@ -9,7 +9,7 @@ import click
 
 from infopack.errors import InfopackError
 from infopack.keys import load_public_key
-from infopack.verify import EXIT_USAGE
+from infopack.verify import EXIT_USAGE, VerifyUsageError
 
 
 def register_copy_commands(main: click.Group) -> None:
@@ -42,10 +42,15 @@ def register_copy_commands(main: click.Group) -> None:
             for problem in err.problems:
                 click.echo(f"error: {problem}", err=True)
             sys.exit(EXIT_USAGE)
-        report = copy_bundle(
-            bundle, list(targets), keys, threshold=threshold, with_signatures=not without_signatures,
-            probe=probe, force=force, jobs=jobs, progress=lambda message: click.echo(f"  {message}", err=True),
-        )
+        try:
+            report = copy_bundle(
+                bundle, list(targets), keys, threshold=threshold, with_signatures=not without_signatures,
+                probe=probe, force=force, jobs=jobs, progress=lambda message: click.echo(f"  {message}", err=True),
+            )
+        except VerifyUsageError as err:  # bad threshold or bundle path: a usage error, like verify's
+            for problem in err.problems:
+                click.echo(f"error: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
         for target in report.targets:
             for warning in target.warnings:
                 click.echo(f"warning: {target.root}: {warning}", err=True)

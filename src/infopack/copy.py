@@ -132,7 +132,8 @@ def verify_source(
     """Verify BUNDLE with the verifier; raise InfopackError with every problem if it fails.
 
     manifest.json and the signatures are read before and after verification and must not
-    change in between: they are copied from memory, so they must be the bytes that verified.
+    change in between: their expected hashes are taken from the bytes that verified, so every
+    target is checked against exactly those.
     """
     manifest_before = read_manifest_bytes(bundle_dir)
     signatures_before = _signature_files(bundle_dir)
@@ -264,11 +265,11 @@ def plan_target(root: Path, source: VerifiedSource, *, force: bool = False) -> T
     free = claimed_free_bytes(root)
     cluster = os.statvfs(root).f_frsize or 4096
     sizes_there = {path: _size_or_zero(root / path) for path in [*wanted, *stale]}
-    # The new files, cluster-rounded; what they replace or what is removed comes back; one
-    # temporary copy of the largest file can exist beside its old version.
-    needed = sum(_round_up(item.size, cluster) for item in source.files)
-    needed -= sum(_round_up(size, cluster) for size in sizes_there.values())
-    needed += max((_round_up(item.size, cluster) for item in source.files), default=0)
+    # The new files, cluster-rounded, less what they replace or what is removed; and while a
+    # file is rewritten its old version still takes room beside the temporary new one.
+    old_sizes = [_round_up(size, cluster) for size in sizes_there.values()]
+    needed = sum(_round_up(item.size, cluster) for item in source.files) - sum(old_sizes)
+    needed += max(old_sizes, default=0)
     plan = TargetPlan(root, previous is not None, stale, foreign, free, max(needed, 0))
     if free is None:
         plan.warnings.append("the file system does not report its free space; a full drive will show as a write error")
