@@ -104,7 +104,10 @@ def _segment_pattern() -> re.Pattern[str]:
     other: list[tuple[int, int]] = []
     start = -1
     category = unicodedata.category
-    for code in range(0x110001):
+    # Planes 4-13 are unassigned and 0xE1000 upwards is private use or unassigned: no letters,
+    # numbers or marks there (checked against this Unicode database), so the scan skips them.
+    scanned = list(range(0x40000)) + list(range(0xE0000, 0xE1000)) + [0x110000]
+    for code in scanned:
         if code < 0x110000 and not in_special[code] and category(chr(code))[0] in "LNM":
             if start < 0:
                 start = code
