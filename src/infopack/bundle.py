@@ -8,6 +8,7 @@ is only read. Two builds of the same content give byte-identical bundles, file t
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import shutil
 import multiprocessing
@@ -16,8 +17,9 @@ from calendar import timegm
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from infopack import media as media_stage
 from infopack.content import load_content
@@ -28,6 +30,9 @@ from infopack.render import RenderedArticle, finish_html, render_article
 from infopack.search import SearchDoc, build_search_index
 from infopack.sign import BundleInfo, write_manifest
 from infopack.viewer_build import render_viewer
+
+if TYPE_CHECKING:
+    from infopack.plan import Plan, Selection
 
 FORMAT = "infopack/1"
 PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
@@ -66,13 +71,21 @@ def build_bundle(
     force: bool = False,
     profile: str = "default",
     progress: Progress | None = None,
+    plan: Plan | None = None,
+    volume: int = 1,
 ) -> BuildResult:
+    """Build `content_dir` into `out_dir`. With a `plan` (infopack.plan.make_plan), only the
+    articles the plan keeps in `volume` are built, each media file at the profile the plan chose."""
     content_dir = Path(content_dir)
     out_dir = Path(out_dir)
     say = progress or (lambda message: None)
     _check_output_location(content_dir, out_dir, force)
     content = load_content(content_dir)
     say(f"loaded {len(content.articles)} articles")
+    selection = plan.selection(volume) if plan is not None else None
+    if selection is not None:
+        content = _selected_content(content, selection)
+        say(f"the plan keeps {len(content.articles)} of them")
     articles = sorted(content.articles, key=lambda a: a.slug)
     articles.sort(key=lambda a: a.date, reverse=True)  # library order: newest first, then slug
 
@@ -83,8 +96,10 @@ def build_bundle(
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
     try:
-        html_docs, media_files, warnings = _prepare_media(content, articles, rendered, staging, profile, say)
-        files = _assemble(content, articles, rendered, html_docs, say)
+        profile_for = selection.profile_for if selection is not None else (lambda source: profile)
+        html_docs, media_files, warnings = _prepare_media(content, articles, rendered, staging, profile_for, say)
+        volume_of = selection.volume if selection is not None else None
+        files = _assemble(content, articles, rendered, html_docs, say, volume_of)
         for bundle_file in files:
             _write(staging / bundle_file.path, bundle_file.data)
         total = sum(len(f.data) for f in files) + sum(p.stat().st_size for p in media_files)
@@ -107,6 +122,19 @@ def build_bundle(
 
 
 # --- stages -------------------------------------------------------------------------------------
+
+
+def _selected_content(content: Content, selection: Selection) -> Content:
+    """The content as the plan wants it built: only its articles, and a volume's own bundle id.
+    The date stays the whole library's, so every volume of one release carries the same one."""
+    present = {a.slug for a in content.articles}
+    missing = sorted(selection.slugs - present)
+    if missing:
+        raise InfopackError(f"the content changed since it was planned: no article {missing[0]!r}", content.root)
+    settings = replace(content.settings, created=content.created)
+    if selection.bundle_id is not None:
+        settings = replace(settings, id=selection.bundle_id)
+    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs])
 
 
 def _check_output_location(content_dir: Path, out_dir: Path, force: bool) -> None:
@@ -151,11 +179,11 @@ def _prepare_media(
     articles: list[Article],
     rendered: list[RenderedArticle],
     staging: Path,
-    profile_name: str,
+    profile_for: Callable[[Path], str],
     say: Progress,
 ) -> tuple[list[bytes], list[Path], list[str]]:
     """Clean and copy each article's media as `media/<slug>-<n>.<ext>`; finish the article HTML."""
-    profile = media_stage.get_profile(profile_name)
+    media_stage.get_profile(profile_for(Path()))  # an unknown profile name fails before any work
     media_dir = staging / "media"
     written: list[Path] = []
     html_docs: list[bytes] = []
@@ -169,6 +197,7 @@ def _prepare_media(
             prepared = prepared_by_source.get(source)
             if prepared is None:
                 media_dir.mkdir(exist_ok=True)
+                profile = media_stage.get_profile(profile_for(source))
                 prepared = media_stage.prepare_media(source, media_dir / f"{article.slug}-{number}", profile)
                 prepared_by_source[source] = prepared
                 written.append(prepared.path)
@@ -180,8 +209,21 @@ def _prepare_media(
             if done % 20 == 0:
                 say(f"media {done}/{count}")
         result.media_names = names  # type: ignore[attr-defined]
-        html_docs.append(finish_html(result.html, names, posters).encode("utf-8"))
+        html_docs.append(finish_html(_credits(content, article) + result.html, names, posters).encode("utf-8"))
     return html_docs, written, []
+
+
+def _credits(content: Content, article: Article) -> str:
+    """Authors and source reach the card only when the bundle's settings opt in: a name on a
+    card can endanger the person named (docs/FORMAT.md section 12)."""
+    parts = []
+    if content.settings.publish_authors and article.authors:
+        parts.append(", ".join(article.authors))
+    if content.settings.publish_sources and article.source:
+        parts.append(article.source)
+    if not parts:
+        return ""
+    return "<p><small>" + html.escape(" · ".join(parts), quote=False) + "</small></p>\n"
 
 
 def _assemble(
@@ -190,6 +232,7 @@ def _assemble(
     rendered: list[RenderedArticle],
     html_docs: list[bytes],
     say: Progress,
+    volume: tuple[int, int] | None = None,
 ) -> list[BundleFile]:
     # Compression runs in zstd's threads (no GIL) while this thread builds the search index.
     with ThreadPoolExecutor(max_workers=1) as background:
@@ -214,6 +257,8 @@ def _assemble(
 
     root = _root_document(content, articles, payloads, slug_shards, search.meta)
     root["facet_shards"] = facet_shards
+    if volume is not None:
+        root["bundle"]["volume"] = list(volume)  # the viewer says "Volume n of total"
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
     files.append(BundleFile("index.html", render_viewer(root, content.settings.lang).index_html))

@@ -48,9 +48,11 @@ def main() -> None:
 @click.option("--sign", "sign_key", type=click.Path(path_type=Path), help="Sign with this secret key after building.")
 @click.option("--passphrase-file", type=click.Path(path_type=Path), help="File holding the key's passphrase.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@click.option("--budget", help="Fit a card: 16GB, 500MB, usb-8g, sd-16g, ... (see `infopack plan`).")
+@click.option("--volumes", is_flag=True, help="With --budget: split over several cards, --out/volume-N.")
 @one_line_errors
 def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key: Path | None,
-          passphrase_file: Path | None, quiet: bool) -> None:
+          passphrase_file: Path | None, quiet: bool, budget: str | None, volumes: bool) -> None:
     """Build a bundle from CONTENT_DIR into --out (atomically; the content is only read)."""
     from infopack.bundle import build_bundle
 
@@ -59,6 +61,11 @@ def build(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key:
         from infopack.cli_trust import secret_key_for_signing
 
         secret = secret_key_for_signing(sign_key, passphrase_file)
+    if budget is not None or volumes:
+        from infopack.cli_plan import build_to_budget
+
+        build_to_budget(content_dir, out_dir, budget, volumes, force=force, profile=profile, secret=secret, quiet=quiet)
+        return
     progress = None if quiet else (lambda message: click.echo(f"  {message}", err=True))
     result = build_bundle(content_dir, out_dir, force=force, profile=profile, progress=progress)
     for warning in result.warnings:
@@ -85,3 +92,7 @@ if __name__ == "__main__":
 from infopack.cli_copy import register_copy_commands  # noqa: E402
 
 register_copy_commands(main)
+
+from infopack.cli_plan import register_plan_commands  # noqa: E402
+
+register_plan_commands(main)
