@@ -168,3 +168,34 @@ def test_bundle_holds_no_build_machine_traces(tmp_path):
             data = path.read_bytes()
             for needle in needles:
                 assert needle not in data, (path, needle)
+
+
+def all_payload_text(bundle: Path) -> str:
+    """Every payload decoded and decompressed (text frames with the dictionary): what a reader could see."""
+    root = read_root(bundle)
+    dict_data = zstandard.ZstdCompressionDict(payload(bundle, "dict")) if "dict" in root["files"] else None
+    plain = zstandard.ZstdDecompressor()
+    with_dict = zstandard.ZstdDecompressor(dict_data=dict_data) if dict_data else plain
+    texts = []
+    for name in root["files"]:
+        data = payload(bundle, name)
+        if name.startswith("text/"):
+            catalog = json.loads(plain.decompress(payload(bundle, "cat/0000")))
+            texts += [with_dict.decompress(data[o : o + n]).decode() for _s, _t, _d, _l, _m, _g, p, o, n, _x in catalog if f"text/{p:04d}" == name]
+        elif name != "dict":
+            texts.append(plain.decompress(data).decode("utf-8", "replace"))
+    return "\n".join(texts) + (bundle / "index.html").read_text() + (bundle / "manifest.json").read_text()
+
+
+def test_authors_and_sources_stay_off_the_card_unless_settings_allow(tmp_path):
+    body = article(authors="[Kim Chol-su]", source="https://witness.example/kim")
+    content = write_content(tmp_path / "c", {"a.md": body})
+    build_bundle(content, tmp_path / "private")
+    published = all_payload_text(tmp_path / "private")
+    assert "Kim Chol-su" not in published and "witness.example" not in published
+    (content / "infopack.toml").write_text(
+        'title = "Test"\nlang = "en"\nsequence = 1\nid = "test"\npublish_authors = true\npublish_sources = true\n'
+    )
+    build_bundle(content, tmp_path / "credited")
+    published = all_payload_text(tmp_path / "credited")
+    assert "Kim Chol-su" in published and "https://witness.example/kim" in published
