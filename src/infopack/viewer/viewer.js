@@ -23,7 +23,7 @@
       checkBad: '{bad} of {n} data files are damaged or missing:', affected: 'Articles that cannot be read:',
       safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', searchUnavailable: 'Search is not available in this library.',
       switchTo: '한국어', missingMedia: 'Images, audio and video are not included in this single file. Open index.html on the card to see them.',
-      loading: 'Loading…', error: 'Something went wrong: '
+      loading: 'Loading…', error: 'Something went wrong: ', volume: 'Volume {n} of {total}'
     },
     ko: {
       library: '도서관', articles: '개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기',
@@ -36,7 +36,7 @@
       checkBad: '자료 파일 {n}개 중 {bad}개가 손상되었거나 없습니다:', affected: '읽을 수 없는 글:',
       safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
       switchTo: 'English', missingMedia: '이 한 파일에는 그림, 소리, 동영상이 들어 있지 않습니다. 카드의 index.html을 열면 볼 수 있습니다.',
-      loading: '불러오는 중…', error: '문제가 생겼습니다: '
+      loading: '불러오는 중…', error: '문제가 생겼습니다: ', volume: '전체 {total}권 중 {n}권'
     }
   };
   var LANG_NAMES = { ko: '한국어', en: 'English', ja: '日本語', zh: '中文', ru: 'Русский' };
@@ -308,11 +308,14 @@
     var label = filter.tag || filter.year || (filter.lang ? LANG_NAMES[filter.lang] || filter.lang : '');
     var heading = el('h1', { text: label || ROOT.bundle.title });
     var intro = !label && ROOT.bundle.description ? el('p', { 'class': 'meta', text: ROOT.bundle.description }) : null;
+    // A library split over several cards says which one this is; the list shows only its articles.
+    var volume = ROOT.bundle.volume;
+    var volumeLine = !label && volume ? el('p', { 'class': 'meta volume', text: t('volume', { n: volume[0], total: volume[1] }) }) : null;
     var count = el('p', { 'class': 'meta' });
     var list = el('ul', { 'class': 'list' });
     var moreButton = el('button', { type: 'button', text: t('more'), hidden: '' });
     var status = el('div');
-    show([heading, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton], label);
+    show([heading, volumeLine, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton], label);
     var next = 0;
     var busy = false;
     idSource(filter).then(function (ids) {
