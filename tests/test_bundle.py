@@ -18,7 +18,6 @@ import zstandard
 from contentkit import REPO, article, copy_example_content, tree_digest, write_content
 from infopack.bundle import build_bundle
 from infopack.errors import InfopackError
-from infopack.pack import read_data_file
 
 
 
@@ -30,10 +29,16 @@ def read_root(bundle: Path) -> dict:
 
 
 def payload(bundle: Path, name: str) -> bytes:
+    """Read a data file exactly as docs/FORMAT.md section 2 states it, without infopack's code."""
+    raw = (bundle / "data" / f"{name}.js").read_bytes()
+    assert raw[:2] == b"\xff\xfe"
+    text = raw[2:].decode("utf-16-le")
+    prefix = f'infopackData("{name}","'
+    assert text.startswith(prefix) and text.endswith('");\n')
+    literal = text[len(prefix) : -4]
+    units = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), literal)
     length = read_root(bundle)["files"][name][0]
-    found_name, data = read_data_file((bundle / "data" / f"{name}.js").read_bytes(), length)
-    assert found_name == name
-    return data
+    return units.encode("utf-16-le", errors="surrogatepass")[:length]
 
 
 def all_files(root: Path) -> dict[str, tuple[bytes, int]]:
