@@ -39,7 +39,9 @@ PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more th
 ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
 # Above this a phone browser takes too long (or runs out of memory) to open one HTML file.
 ONE_FILE_LIMIT = 48 * 1024 * 1024
-CATALOG_SHARD_SIZE = 1000
+# 500 entries (~40 KB compressed): the library's first screen needs one shard, and a search's 50
+# results, scattered over the library, need at most 50 small ones (BENCHMARKS.md, "Viewer").
+CATALOG_SHARD_SIZE = 500
 SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
 FACET_SHARD_TARGET = 50_000  # article numbers per facet shard
 

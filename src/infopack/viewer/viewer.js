@@ -463,6 +463,15 @@
     searcher.search(query, { lang: filter.lang || undefined, limit: 50 }).then(function (hits) {
       if (token !== routeToken) return;
       status.textContent = hits.length ? hits.length + ' ' + t('results') : t('noResults');
+      // The first rows appear as soon as their catalog entries are in; the rest follow in order.
+      return showHits(hits.slice(0, 8), 0).then(function () { return showHits(hits.slice(8), 8); });
+    }).catch(function (error) {
+      if (token !== routeToken) return;
+      status.textContent = '';
+      list.appendChild(notice(error instanceof Damage ? damageText('damagedList', error) : t('error') + error.message));
+    });
+
+    function showHits(hits, offset) {
       return Promise.all(hits.map(function (hit) { return entry(hit.id); })).then(function (rows) {
         if (token !== routeToken) return;
         rows.forEach(function (row, index) {
@@ -473,14 +482,10 @@
           title.textContent = '';
           markMatches(title, row[1], query);
           list.appendChild(item);
-          if (index < 10) improveSnippet(row, snippet, query, token);
+          if (offset + index < 10) improveSnippet(row, snippet, query, token);
         });
       });
-    }).catch(function (error) {
-      if (token !== routeToken) return;
-      status.textContent = '';
-      list.appendChild(notice(error instanceof Damage ? damageText('damagedList', error) : t('error') + error.message));
-    });
+    }
   }
   function searchHref(query, lang) {
     return '#/search?q=' + encodeURIComponent(query) + (lang ? '&lang=' + encodeURIComponent(lang) : '');
