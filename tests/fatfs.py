@@ -82,22 +82,45 @@ def unmount(mountpoint: Path) -> None:
     _wait_until(lambda: not _is_mountpoint(mountpoint), f"{mountpoint} to unmount")
 
 
+def stop_fuse(mountpoint: Path, process: subprocess.Popen) -> None:
+    """Unmount and wait for our FUSE daemon to exit, so everything it had is in its image."""
+    if _is_mountpoint(mountpoint):
+        subprocess.run(["fusermount", "-u", str(mountpoint)], capture_output=True)
+    try:
+        process.wait(timeout=MOUNT_WAIT_SECONDS)
+    except subprocess.TimeoutExpired:  # still busy: detach lazily, then stop our own child
+        unmount(mountpoint)
+        process.terminate()
+        process.wait(timeout=MOUNT_WAIT_SECONDS)
+
+
 @dataclass
 class FatDrive:
-    """A FAT32 image mounted read-write at `root` through fusefat."""
+    """A FAT32 image mounted read-write at `root` through fusefat (run in the foreground as our
+    own child, so unmounting can wait until it has written everything and exited)."""
 
     image: Path
     root: Path
+    process: subprocess.Popen | None = None
 
     def mount(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["fusefat", "-o", "rw+", str(self.image), str(self.root)], check=True,
-                       capture_output=True)
-        _wait_until(lambda: _is_mountpoint(self.root), f"fusefat at {self.root}")
+        # fusefat chatters on stderr; a pipe nobody reads would fill up and freeze the drive.
+        log = self.root.parent / f"{self.root.name}.fusefat.log"
+        with open(log, "ab") as log_file:
+            self.process = subprocess.Popen(
+                ["fusefat", "-f", "-o", "rw+", str(self.image), str(self.root)],
+                stdout=log_file, stderr=log_file,
+            )
+        process = self.process
+        _wait_until(lambda: _is_mountpoint(self.root) or process.poll() is not None, f"fusefat at {self.root}")
+        if process.poll() is not None:
+            raise RuntimeError(f"fusefat failed: {log.read_text(errors='replace')}")
 
     def unmount(self) -> None:
-        if _is_mountpoint(self.root):
-            unmount(self.root)
+        if self.process is not None:
+            stop_fuse(self.root, self.process)
+            self.process = None
 
     def remount(self) -> None:
         """Unmount and mount again: nothing of the old mount's caches survives."""
@@ -129,8 +152,7 @@ class LyingDrive:
 
     def close(self) -> None:
         self.fat.unmount()
-        unmount(self.disk_dir)
-        self.process.wait(timeout=MOUNT_WAIT_SECONDS)
+        stop_fuse(self.disk_dir, self.process)
 
 
 def lying_drive(directory: Path, real_bytes: int, logical_bytes: int,
@@ -141,18 +163,24 @@ def lying_drive(directory: Path, real_bytes: int, logical_bytes: int,
         flash.truncate(real_bytes)
     disk_dir = directory / "disk"
     disk_dir.mkdir()
-    process = subprocess.Popen(
-        [SYSTEM_PYTHON, __file__, "lying", str(backing), str(logical_bytes), str(protected_head),
-         str(disk_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    _wait_until(lambda: _is_mountpoint(disk_dir) or process.poll() is not None, "the lying disk")
-    if process.poll() is not None:
-        raise RuntimeError(f"lying disk failed: {process.stderr.read().decode(errors='replace')}")
-    image = disk_dir / "disk.img"
-    format_fat32(image)
-    fat = FatDrive(image, directory / "mnt")
-    fat.mount()
+    log = directory / "lying-disk.log"
+    with open(log, "ab") as log_file:
+        process = subprocess.Popen(
+            [SYSTEM_PYTHON, __file__, "lying", str(backing), str(logical_bytes), str(protected_head),
+             str(disk_dir)],
+            stdout=log_file, stderr=log_file,
+        )
+    try:
+        _wait_until(lambda: _is_mountpoint(disk_dir) or process.poll() is not None, "the lying disk")
+        if process.poll() is not None:
+            raise RuntimeError(f"lying disk failed: {log.read_text(errors='replace')}")
+        image = disk_dir / "disk.img"
+        format_fat32(image)
+        fat = FatDrive(image, directory / "mnt")
+        fat.mount()
+    except BaseException:
+        stop_fuse(disk_dir, process)  # never leave a daemon or a mount behind
+        raise
     return LyingDrive(backing, disk_dir, fat, process, real_bytes, logical_bytes)
 
 

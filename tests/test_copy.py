@@ -255,6 +255,15 @@ def test_target_with_other_files_is_refused_unless_forced(tmp_path, key, fat):
     assert (fat.root / "holiday.jpg").read_bytes() == b"someone's photo"
 
 
+def test_folders_an_os_puts_on_a_fresh_drive_are_not_other_files(tmp_path, key):
+    bundle = made_bundle(tmp_path / "b", key, media_files(1024))
+    target = tmp_path / "t"
+    (target / "System Volume Information").mkdir(parents=True)
+    (target / "System Volume Information/IndexerVolumeGuid").write_bytes(b"{guid}")
+    assert copy_bundle(bundle, [target], [key.public_key()]).ok
+    assert (target / "System Volume Information/IndexerVolumeGuid").read_bytes() == b"{guid}"
+
+
 def test_someone_elses_index_html_is_not_overwritten_without_force(tmp_path, key):
     bundle = made_bundle(tmp_path / "b", key, media_files(1024))
     target = tmp_path / "t"

@@ -26,7 +26,7 @@ def register_copy_commands(main: click.Group) -> None:
                   help="Leave signatures/ off the targets (the read-back still uses the verified manifest).")
     @click.option("--probe", is_flag=True,
                   help="Test each target's real capacity first (slow: writes all free space) and refuse a drive that lies.")
-    @click.option("--force", is_flag=True, help="Copy onto targets that hold other files (they are kept).")
+    @click.option("--force", is_flag=True, help="Copy onto targets that hold other files: they are kept, except any at the bundle's own paths, which are replaced.")
     @click.option("--jobs", type=int, default=None, help="Targets written at once (default: all).")
     @one_line_errors
     def copy(bundle, targets, trust_paths, threshold, without_signatures, probe, force, jobs):

@@ -228,19 +228,17 @@ class TargetPlan:
     warnings: list[str] = field(default_factory=list)
 
 
-def _is_ours(path: str, previous: Manifest | None, wanted: set[str]) -> bool:
+def _is_ours(path: str, previous_paths: set[str] | None, wanted: set[str]) -> bool:
     """Was PATH written by infopack copy? Without an earlier copy's manifest only our
     temporary names qualify: a stranger's index.html is not ours to overwrite."""
     name = path.rsplit("/", 1)[-1]
     if _TEMP_NAME.fullmatch(name) or path.startswith(PROBE_DIR_NAME + "/"):
         return True
-    if previous is None:
+    if previous_paths is None:
         return False
-    if path == MANIFEST_NAME or path in wanted:
+    if path == MANIFEST_NAME or path in wanted or path in previous_paths:
         return True
-    if path.startswith(SIGNATURES_DIR + "/") and _SIGNATURE_NAME.fullmatch(name):
-        return True
-    return any(entry.path == path for entry in previous.files)
+    return path.startswith(SIGNATURES_DIR + "/") and _SIGNATURE_NAME.fullmatch(name) is not None
 
 
 def _round_up(size: int, unit: int) -> int:
@@ -254,7 +252,8 @@ def plan_target(root: Path, source: VerifiedSource, *, force: bool = False) -> T
     previous = _previous_manifest(root, source.bundle_id)
     present = _list_tree(root)
     wanted = {item.path for item in source.files}
-    foreign = [path for path in present if not _is_ours(path, previous, wanted)]
+    previous_paths = None if previous is None else {entry.path for entry in previous.files}
+    foreign = [path for path in present if not _is_ours(path, previous_paths, wanted)]
     if foreign and not force:
         shown = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
         raise InfopackError(f"target holds other files ({shown}); use an empty drive or --force", root)
