@@ -239,7 +239,8 @@ class MediaCosts:
         return self.raw[(source, level)]
 
     def effective_level(self, source: Path, level: str, floor: str = "default") -> str:
-        """The least reduced level at or below `level` that is no larger than any less reduced one."""
+        """Among `floor` .. `level`, the level with the smallest estimate (the less reduced on a tie),
+        so asking for a further reduction never makes a file bigger."""
         best = floor
         for candidate in LEVELS[LEVELS.index(floor) + 1 : LEVELS.index(level) + 1]:
             if self.raw[(source, candidate)] < self.raw[(source, best)]:
@@ -443,21 +444,27 @@ def _volume_cost(members: list[ArticlePlan], plan: Plan, costs: MediaCosts, floo
 def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
     """Walk the reduction steps (small, tiny, leave out; least important first) until it fits.
 
-    Every step can only lower the total, so the first step that fits is found by bisection, which
-    keeps planning fast for libraries of many thousands of articles.
+    Every step can only lower the total, so the first step that fits is found by a galloping
+    search (1, 2, 4, ... steps, then bisection): few totals are computed for libraries of many
+    thousands of articles, and reduced sizes are estimated only for the articles the search
+    reaches, which matters because each estimate encodes an image or probes a clip.
     """
     articles = plan.articles
     steps = _reduction_steps(articles)
 
     def total_after(count: int) -> int:
         _apply_steps(articles, steps, count)
+        _estimate_reductions(articles, costs)
         total, _ = _volume_cost([a for a in articles if a.kept], plan, costs, floors)
         return total
 
     usable = plan.budget.usable_bytes
     if total_after(0) > usable:
-        costs.compute(_unique_sources(articles), LEVELS[1:])
-        low, high = 1, len(steps)  # total_after(len(steps)) is the fixed part only, which fits
+        high = 1
+        while high < len(steps) and total_after(high) > usable:
+            high *= 2
+        # total_after(high // 2) did not fit; all steps leave only the fixed part, which fits.
+        low, high = high // 2 + 1, min(high, len(steps))
         while low < high:
             middle = (low + high) // 2
             if total_after(middle) <= usable:
@@ -472,6 +479,13 @@ def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
     plan.volumes = 1
     plan.volume_bytes = [total]
     plan.media_profiles = [profiles]
+
+
+def _estimate_reductions(articles: list[ArticlePlan], costs: MediaCosts) -> None:
+    """Estimate every reduced size the current state of `articles` asks about (once each)."""
+    for index, level in enumerate(LEVELS[1:], start=1):
+        wanted = [a for a in articles if a.kept and LEVELS.index(a.profile) >= index]
+        costs.compute(_unique_sources(wanted), (level,))
 
 
 def _reduction_steps(articles: list[ArticlePlan]) -> list[tuple[int, str | None]]:
