@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -31,12 +30,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps, features
+from PIL import Image, ImageOps
 
 from infopack import media as media_stage
 from infopack import plan as plan_stage
 from infopack.bundle import build_bundle
 from infopack.plan import make_plan, on_card, parse_budget
+from media_bench import machine  # the same machine line as the media benchmark (bench/ is on sys.path)
 
 PHOTO_SIZE = (4000, 3000)
 CLIP_SECONDS = 12
@@ -146,14 +146,6 @@ def plain_av(source: Path, target: Path, profile: media_stage.MediaProfile, vide
 # ------------------------------------------------------------------------------------ run
 
 
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU")  # fmt: skip
-    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
-    return (f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
-            f"Pillow {Image.__version__} (libjpeg-turbo {features.version('libjpeg_turbo')}), ffmpeg {version}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total-mb", type=int, default=200)
@@ -209,7 +201,7 @@ def main() -> None:
         card = sum(on_card(p.stat().st_size, budget.cluster_bytes) for p in files)
         kept = len(plan.kept)
         reduced = {level: sum(1 for a in plan.kept if a.media_level == level) for level in ("small", "tiny")}
-        print(f"machine: {machine()}")
+        print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
         print(f"budget {budget.label}: usable {budget.usable_bytes:,}; planned {plan.total_bytes:,}; on the card {card:,} "
               f"({card / plan.total_bytes:.3f} of planned); kept {kept} of {len(plan.articles)} articles, "
               f"{reduced['small']} reduced to small, {reduced['tiny']} to tiny\n")
