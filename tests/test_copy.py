@@ -390,13 +390,16 @@ def test_cli_prints_a_table_and_exits_0_only_when_every_target_verified(tmp_path
 
 
 @needs_lying
-def test_cli_exits_1_for_a_lying_drive(tmp_path, key, liar):
+def test_cli_exits_1_for_a_lying_drive_while_the_honest_one_is_written(tmp_path, key, liar, fat):
     bundle = made_bundle(tmp_path / "b", key, media_files(1 * MB))
     write_key_pair(tmp_path / "p", key, None)
-    result = CliRunner().invoke(main, ["copy", str(bundle), str(liar.fat.root), "--trust",
-                                       str(tmp_path / "p.pub"), "--probe"])
+    result = CliRunner().invoke(main, ["copy", str(bundle), str(fat.root), str(liar.fat.root),
+                                       "--trust", str(tmp_path / "p.pub"), "--probe"])
     assert result.exit_code == 1
-    assert "lies about its size" in result.stdout
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.startswith("/")}
+    assert rows[str(fat.root)].endswith("OK")
+    assert "FAILED: drive lies about its size" in rows[str(liar.fat.root)]
+    assert files_under(fat.root) == files_under(bundle)
     assert "Traceback" not in result.output
 
 
