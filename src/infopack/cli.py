@@ -85,10 +85,6 @@ from infopack.cli_trust import register_trust_commands  # noqa: E402  (needs mai
 
 register_trust_commands(main)
 
-
-if __name__ == "__main__":
-    main()
-
 from infopack.cli_copy import register_copy_commands  # noqa: E402
 
 register_copy_commands(main)
@@ -96,3 +92,7 @@ register_copy_commands(main)
 from infopack.cli_plan import register_plan_commands  # noqa: E402
 
 register_plan_commands(main)
+
+
+if __name__ == "__main__":
+    main()
