@@ -86,6 +86,17 @@ def stretched_video(path: Path, seconds: int) -> Path:
     return path
 
 
+def big_and_small(root: Path, big: tuple[int, int], small: tuple[int, int], extra: dict[str, str] | None = None) -> Path:
+    """An important article with a big photo (big.jpg) and a minor one with a small photo."""
+    noise_photo(root / "media" / "big.jpg", 4, big)
+    noise_photo(root / "media" / "small.jpg", 5, small)
+    return write_content(root, {
+        "big.md": media_article("Big", "2025-01-01", 9, ["big.jpg"]),
+        "small.md": media_article("Small", "2025-01-02", 1, ["small.jpg"]),
+        **(extra or {}),
+    })  # fmt: skip
+
+
 def media_article(title: str, date: str, priority: int, media: list[str], body: str = "Some text.") -> str:
     refs = "\n\n".join(f"![{title} {n}](../media/{name})" for n, name in enumerate(media, start=1))
     return article(title=title, date=date, body=f"{body}\n\n{refs}\n", priority=str(priority))
@@ -214,13 +225,32 @@ def test_reductions_go_least_important_first_and_leaving_out_comes_last(library)
         plan = make_plan(library, parse_budget(budget_for(usable)))
         assert plan.fits() and plan.total_bytes <= usable
         kept = [a.kept for a in plan.articles]
-        assert kept == sorted(kept, reverse=True), "a less important article stayed while a more important one went"
+        # Leaving out goes by importance; a less important article stays only if it fits in the
+        # room the left-out ones could not use.
+        room = plan.budget.usable_bytes - plan.total_bytes
+        for left_out in (a for a in plan.articles if not a.kept):
+            assert on_card(estimate(library, f"{left_out.slug}.jpg", "tiny"), CLUSTER) > room
         levels = [("default", "small", "tiny").index(a.profile) for a in plan.articles if a.kept]
         assert levels == sorted(levels), "a more important article was reduced further"
         if not all(kept):
             assert all(a.profile == "tiny" for a in plan.articles if a.kept)
         seen_actions |= {a.action for a in plan.articles}
     assert {"keep", "reduce to small", "reduce to tiny", "leave out"} <= seen_actions
+
+
+def test_room_a_large_important_article_cannot_use_goes_to_smaller_ones(tmp_path):
+    """Strict importance order would leave the card empty here: the important article does not
+    fit even at "tiny", and leaving it out must not take the small ones with it."""
+    words = {"words.md": article(title="Words", date="2025-01-01", priority="0")}
+    root = big_and_small(tmp_path / "content", (2400, 1800), (200, 150), words)
+    big_tiny = on_card(estimate_media(root / "media" / "big.jpg", PROFILES["tiny"]), CLUSTER)
+    fixed = make_plan(root, parse_budget("1GB")).fixed_bytes
+    plan = make_plan(root, parse_budget(budget_for(fixed + big_tiny * 2 // 3)))
+    # Everything was reduced before anything was left out, and what comes back keeps its reduction.
+    assert [(a.slug, a.action) for a in plan.articles] == [
+        ("big", "leave out"), ("small", "reduce to tiny"), ("words", "keep"),
+    ]  # fmt: skip
+    assert plan.fits()
 
 
 def test_equal_priority_keeps_the_newer_article(tmp_path):

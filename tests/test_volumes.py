@@ -15,7 +15,7 @@ from infopack.keys import generate_secret_key, load_public_key
 from infopack.plan import build_volumes, make_plan, parse_budget
 from infopack.sign import sign_bundle
 from infopack.verify import verify_bundle
-from test_plan import budget_for, card_bytes, catalog, media_article, noise_photo, read_root
+from test_plan import big_and_small, budget_for, card_bytes, catalog, media_article, noise_photo, read_root
 
 SLUGS = ["alpha", "bravo", "charlie", "delta", "echo"]
 
@@ -132,13 +132,7 @@ def test_force_never_replaces_a_folder_that_is_not_a_set_of_volumes(library, two
 
 
 def test_an_article_bigger_than_a_card_is_reduced_or_left_out(tmp_path):
-    root = tmp_path / "content"
-    noise_photo(root / "media" / "big.jpg", 1, (1600, 1200))
-    noise_photo(root / "media" / "small.jpg", 2, (320, 240))
-    write_content(root, {
-        "big.md": media_article("Big", "2025-01-01", 5, ["big.jpg"]),
-        "small.md": media_article("Small", "2025-01-02", 1, ["small.jpg"]),
-    })  # fmt: skip
+    root = big_and_small(tmp_path / "content", (1600, 1200), (320, 240))
     roomy = make_plan(root, parse_budget("1GB"))
     big_default = next(a.default_bytes for a in roomy.articles if a.slug == "big")
     plan = make_plan(root, parse_budget(budget_for(roomy.fixed_bytes + big_default * 2 // 3)), volumes=True)

@@ -9,9 +9,11 @@ first (`priority`, higher = more important; ties: newer first):
 2. then to "tiny", again least important first;
 3. then the least important articles are left out entirely,
 
-stopping at the first step where everything fits. With `volumes=True` nothing is reduced or left
-out for space: articles are packed, most important first, into as many cards as needed, each a
-complete bundle of its own.
+stopping at the first step where everything fits. Leaving out goes strictly by importance, so room
+that a large important article could not use afterwards goes to smaller, less important ones that
+fit, at the reduction they already had. With `volumes=True` nothing is reduced or left out for
+space (except an article bigger than a whole card): articles are packed, most important first, into
+as many cards as needed, each a complete bundle of its own.
 
 The plan is made once; `infopack plan` prints it, and `build_bundle(plan=...)` obeys it exactly
 (`Plan.selection`), so what staff read in the table is what lands on the card.
@@ -472,6 +474,7 @@ def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
             else:
                 low = middle + 1
         total_after(low)
+        _refill(plan, costs, floors)
     total, profiles = _volume_cost([a for a in articles if a.kept], plan, costs, floors)
     for article in articles:
         if not article.kept:
@@ -479,6 +482,37 @@ def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
     plan.volumes = 1
     plan.volume_bytes = [total]
     plan.media_profiles = [profiles]
+
+
+def _refill(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
+    """Leaving out goes strictly by importance, so a large important article may have been left
+    out while smaller, less important ones would still fit in the room that is left. Add those back,
+    most important first, each only if it fits: nothing kept is displaced or reduced further."""
+    cluster = plan.budget.cluster_bytes
+    kept = [a for a in plan.articles if a.kept]
+    total, profiles = _volume_cost(kept, plan, costs, floors)
+    text_total = sum(a.text_payload for a in kept)
+    html_total = sum(a.html_bytes for a in kept)
+    media_total = total - plan.fixed_bytes + _text_card_bytes(0, 0, cluster) - _text_card_bytes(text_total, html_total, cluster)
+    for article in plan.articles:
+        if article.kept:
+            continue
+        new_sources = [s for s in dict.fromkeys(article.media) if s not in profiles]
+        costs.compute(new_sources, LEVELS[1 : LEVELS.index(article.profile) + 1])
+        levels = {s: _level_for(s, article, costs, floors) for s in new_sources}
+        media = sum(costs.card_bytes(s, level) for s, level in levels.items())
+        text = _text_card_bytes(text_total + article.text_payload, html_total + article.html_bytes, cluster)
+        if plan.fixed_bytes - _text_card_bytes(0, 0, cluster) + text + media_total + media > plan.budget.usable_bytes:
+            continue
+        article.kept = True
+        profiles.update(levels)
+        text_total += article.text_payload
+        html_total += article.html_bytes
+        media_total += media
+    if _volume_cost([a for a in plan.articles if a.kept], plan, costs, floors)[0] > plan.budget.usable_bytes:
+        kept_before = {id(a) for a in kept}
+        for article in plan.articles:  # cannot happen while costs add up as above; never risk a card
+            article.kept = id(article) in kept_before
 
 
 def _estimate_reductions(articles: list[ArticlePlan], costs: MediaCosts) -> None:
