@@ -3,6 +3,7 @@ real media, signed, verified with infopack.verify, and (once) opened in real Chr
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,19 @@ def test_force_never_replaces_a_folder_that_is_not_a_set_of_volumes(library, two
     with pytest.raises(InfopackError, match="not a set of volumes"):
         build_volumes(library, out, plan, force=True)
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failing_volume_leaves_no_volumes_behind(library, two_per_card, tmp_path):
+    """Volume 3's article disappears between plan and build: the build stops with one line, and
+    volumes 1 and 2, already built, do not remain looking like a set."""
+    content = tmp_path / "content"
+    shutil.copytree(library, content)
+    plan = make_plan(content, parse_budget(two_per_card), volumes=True)
+    (content / "articles" / "echo.md").unlink()
+    out = tmp_path / "cards"
+    with pytest.raises(InfopackError, match="the content changed since it was planned: no article 'echo'"):
+        build_volumes(content, out, plan)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content"]
 
 
 def test_an_article_bigger_than_a_card_is_reduced_or_left_out(tmp_path):
