@@ -35,6 +35,8 @@ def article(title: str = "A title", date: str = "2025-01-01", lang: str = "en", 
 def seed_articles() -> dict[str, str]:
     """The four real captures in ../shared/seeds, wrapped in front matter (title = first heading-like line)."""
     found: dict[str, str] = {}
+    if not SEEDS.is_dir():
+        raise FileNotFoundError(f"{SEEDS}: the seed captures (shared/seeds beside the repository) are missing")
     for number, path in enumerate(sorted(SEEDS.glob("*.txt"))):
         text = path.read_text(encoding="utf-8")
         lines = [line.strip() for line in text.splitlines() if line.strip()]
