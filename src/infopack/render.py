@@ -35,7 +35,6 @@ BLOCK_TAGS = {
 INLINE_TAGS = {"code", "em", "strong", "b", "i", "u", "s", "sub", "sup", "a", "span", "abbr", "mark", "small"}
 MEDIA_TAGS = {"img", "audio", "video", "source"}
 FINAL_TAGS = (BLOCK_TAGS - {"h1"}) | INLINE_TAGS | MEDIA_TAGS
-VOID_TAGS = {"img", "br", "hr", "source"}
 
 FIRST_PASS_ATTRIBUTES = {
     "a": {"href", "title"},

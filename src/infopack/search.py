@@ -12,7 +12,6 @@ half-typed syllables and Northern spellings become ranges and normalised terms a
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from array import array
