@@ -52,7 +52,7 @@ def main(count: int) -> None:
         loaded = load_content(content)
         html_dir = work / "html"
         html_dir.mkdir()
-        slugs = {a.source_path.resolve(): a.slug for a in loaded.articles}
+        slugs = {str(a.source_path.resolve()): a.slug for a in loaded.articles}
         for article in loaded.articles:
             rendered = render_article(article, content, slugs, set(slugs.values()))
             (html_dir / f"{article.slug}.html").write_text(finish_html(rendered.html, [], []), encoding="utf-8")

@@ -33,7 +33,7 @@ from infopack.render import finish_html, render_article  # noqa: E402
 
 def rendered_articles(content: Path) -> list[tuple[str, str, str]]:
     loaded = load_content(content)
-    slugs = {a.source_path.resolve(): a.slug for a in loaded.articles}
+    slugs = {str(a.source_path.resolve()): a.slug for a in loaded.articles}
     result = []
     for article in loaded.articles:
         rendered = render_article(article, content, slugs, set(slugs.values()))

@@ -15,7 +15,7 @@ def render(tmp_path: Path, body: str, fmt: str = "html", others: tuple[str, ...]
     (tmp_path / "articles").mkdir(exist_ok=True)
     source = tmp_path / "articles" / f"this.{fmt}"
     article = Article("this", "T", date(2025, 1, 1), "en", "", [], body, fmt, source, "c/articles/this")
-    by_path = {(tmp_path / "articles" / f"{slug}.md").resolve(): slug for slug in others}
+    by_path = {str((tmp_path / "articles" / f"{slug}.md").resolve()): slug for slug in others}
     result = render_article(article, tmp_path, by_path, set(others) | {"this"})
     return result, finish_html(result.html, [f"this-{i + 1}.jpg" for i in range(len(result.media))], [None] * len(result.media))
 

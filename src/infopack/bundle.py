@@ -91,7 +91,7 @@ def build_bundle(
     articles = sorted(content.articles, key=lambda a: a.slug)
     articles.sort(key=lambda a: a.date, reverse=True)  # library order: newest first, then slug
 
-    rendered = _render_all(content, articles)
+    rendered = render_all(content, articles)
     say("rendered articles")
 
     parent = out_dir.resolve().parent
@@ -153,14 +153,14 @@ def _check_output_location(content_dir: Path, out_dir: Path, force: bool) -> Non
             raise InfopackError("exists and is not a bundle; refusing to replace it even with --force", out_dir)
 
 
-def _render_chunk(job: tuple[list[Article], Path, dict[Path, str], set[str]]) -> list[RenderedArticle]:
+def _render_chunk(job: tuple[list[Article], Path, dict[str, str], set[str]]) -> list[RenderedArticle]:
     articles, root, slugs_by_path, slugs = job
     return [render_article(a, root, slugs_by_path, slugs) for a in articles]
 
 
-def _render_all(content: Content, articles: list[Article]) -> list[RenderedArticle]:
+def render_all(content: Content, articles: list[Article]) -> list[RenderedArticle]:
     """Render on every core (the sanitiser holds the GIL); results keep library order."""
-    slugs_by_path = {a.source_path.resolve(): a.slug for a in articles}
+    slugs_by_path = {str(a.source_path.resolve()): a.slug for a in articles}
     slugs = {a.slug for a in articles}
     workers = os.cpu_count() or 1
     if workers == 1 or len(articles) < PARALLEL_RENDER_MIN:
@@ -210,7 +210,7 @@ def _prepare_media(
             done += 1
             if done % 20 == 0:
                 say(f"media {done}/{count}")
-        result.media_names = names  # type: ignore[attr-defined]
+        result.media_names = names
         html_docs.append(finish_html(_credits(content, article) + result.html, names, posters).encode("utf-8"))
     return html_docs, written, []
 
@@ -285,7 +285,7 @@ def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, by
 def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:
     entries = [
         [a.slug, a.title, a.date.isoformat(), a.lang, a.summary, a.tags, *packed.locators[i],
-         [f"media/{name}" for name in getattr(rendered[i], "media_names", [])]]
+         [f"media/{name}" for name in rendered[i].media_names]]
         for i, a in enumerate(articles)
     ]  # fmt: skip
     return {

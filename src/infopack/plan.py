@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import Callable
 
 from infopack import media as media_stage
-from infopack.bundle import ONE_FILE_LIMIT, BuildResult, build_bundle, bundle_metadata
+from infopack.bundle import ONE_FILE_LIMIT, BuildResult, build_bundle, bundle_metadata, render_all
 from infopack.content import load_content
 from infopack.errors import InfopackError, Problem
 from infopack.model import Article, Content
 from infopack.names import check_bundle_path, find_collisions
 from infopack.pack import DICT_SIZE, MIN_BYTES_FOR_DICT, compress_frames, train_dictionary
-from infopack.render import render_article
 from infopack.search import SearchDoc, build_search_index
 from infopack.viewer_build import render_viewer
 
@@ -324,12 +323,7 @@ def make_plan(content_dir: Path, budget: Budget, *, volumes: bool = False, progr
 
 def _article_lines(content: Content) -> list[ArticlePlan]:
     """Render every article once: that is how the build finds its media, and gives its real HTML."""
-    slugs_by_path = {a.source_path.resolve(): a.slug for a in content.articles}
-    slugs = set(slugs_by_path.values())
-    rendered = [render_article(article, content.root, slugs_by_path, slugs) for article in content.articles]
-    problems = [Problem(a.rel_path, message) for a, r in zip(content.articles, rendered) for message in r.problems]
-    if problems:
-        raise InfopackError(problems)
+    rendered = render_all(content, content.articles)  # the build's own renderer, on every core
     search_bytes = _search_index_bytes(content.articles, rendered)
     text_lengths = [len(a.title) + len(a.summary) + len(r.text) + 1 for a, r in zip(content.articles, rendered)]
     total_length = sum(text_lengths)

@@ -79,6 +79,7 @@ class RenderedArticle:
     html: str  # sanitised, with media placeholders still in it
     text: str  # plain text for the search index
     media: list[Path] = field(default_factory=list)  # source files, in order of first use
+    media_names: list[str] = field(default_factory=list)  # their names in the bundle, once prepared
     problems: list[str] = field(default_factory=list)  # e.g. missing media: the build stops
     warnings: list[str] = field(default_factory=list)  # e.g. remote images dropped, broken links
 
@@ -100,8 +101,11 @@ def text_to_html(text: str) -> str:
     )
 
 
-def render_article(article: Article, content_root: Path, slugs_by_path: dict[Path, str], slugs: set[str]) -> RenderedArticle:
-    """Render one article; problems are collected, not raised, so the build reports them all."""
+def render_article(article: Article, content_root: Path, slugs_by_path: dict[str, str], slugs: set[str]) -> RenderedArticle:
+    """Render one article; problems are collected, not raised, so the build reports them all.
+
+    `slugs_by_path` maps every article file's resolved path, as a string, to its slug.
+    """
     first_pass = nh3.clean(
         source_to_html(article),
         tags=FINAL_TAGS | {"h1"},
@@ -163,12 +167,12 @@ def _collapse_text(text: str) -> str:
 class _Rewriter:
     """Rewrites links and media of already-sanitised HTML; collects plain text and media sources."""
 
-    def __init__(self, article: Article, root: Path, slugs_by_path: dict[Path, str], slugs: set[str]):
+    def __init__(self, article: Article, root: Path, slugs_by_path: dict[str, str], slugs: set[str]):
         self.article = article
         self.root = root
         self.base_dir = article.source_path.resolve().parent
         self.base_dir_text = str(self.base_dir)
-        self.slugs_by_text = _slugs_by_text(slugs_by_path)
+        self.slugs_by_text = slugs_by_path
         self.slugs = slugs
         self.out: list[str] = []
         self.media: list[Path] = []
@@ -296,20 +300,6 @@ class _Rewriter:
         if path not in self.media:
             self.media.append(path)
         return self.media.index(path)
-
-
-_slug_text_cache: dict[int, dict[str, str]] = {}
-
-
-def _slugs_by_text(slugs_by_path: dict[Path, str]) -> dict[str, str]:
-    """The same mapping keyed by path strings, built once per build (keyed by the dict's identity)."""
-    key = id(slugs_by_path)
-    cached = _slug_text_cache.get(key)
-    if cached is None or len(cached) != len(slugs_by_path):
-        cached = {str(path): slug for path, slug in slugs_by_path.items()}
-        _slug_text_cache.clear()
-        _slug_text_cache[key] = cached
-    return cached
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
