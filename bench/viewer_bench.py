@@ -6,7 +6,8 @@ For each size: build the bundle (timed), then in one fresh browser page per meas
 - library: navigation start -> first library row in the DOM (performance.now() in the page);
 - article after a click: click on a library row -> article body in the DOM;
 - deep link cold: a fresh page opened at #/a/<an article in the middle> -> article body;
-- search first query (cold page, shards loaded) -> first result row;
+- search first query (cold page opened at #/search?q=, shards loaded) -> first result row;
+- search first query typed on the open library (Enter -> first result row), the usual way;
 - JS heap after browsing (library, 5 pages of "more", 10 articles, 3 searches), via CDP;
 - a baseline in the same browser: a static HTML page with 50 rows, navigation -> first row,
   so the viewer's figures can be read as a ratio to the cheapest possible page.
@@ -70,7 +71,7 @@ def fresh_page(browser):
 
 def measure(browser, bundle: Path, count: int, runs: int = 3) -> dict[str, float]:
     url = (bundle / "index.html").as_uri()
-    figures: dict[str, list[float]] = {"library": [], "click": [], "deep": [], "search": [], "baseline": []}
+    figures: dict[str, list[float]] = {"library": [], "click": [], "deep": [], "search": [], "typed": [], "baseline": []}
     baseline = CACHE / "baseline.html"
     baseline.write_text("<!DOCTYPE html><meta charset=utf-8><ul class=list>" + "".join(
         f"<li><a>Title {i}</a><p>summary text for row {i}</p></li>" for i in range(50)) + "</ul>")  # fmt: skip
@@ -103,6 +104,22 @@ def measure(browser, bundle: Path, count: int, runs: int = 3) -> dict[str, float
         context, page = fresh_page(browser)
         page.goto(url + "#/search?q=" + "학교")
         figures["search"].append(first_seen(page, "result"))
+        context.close()
+
+        # The usual way: the library is open, the reader types a query and presses Enter.
+        context, page = fresh_page(browser)
+        page.goto(url)
+        first_seen(page, "library")
+        page.wait_for_timeout(200)
+        figures["typed"].append(page.evaluate("""() => new Promise(resolve => {
+            const input = document.getElementById('search-input');
+            input.value = '학교';
+            const start = performance.now();
+            new MutationObserver((_, observer) => {
+              if (document.querySelector('.list li mark')) { observer.disconnect(); resolve(performance.now() - start); }
+            }).observe(document.getElementById('main'), { childList: true, subtree: true });
+            input.form.requestSubmit();
+        })"""))
         context.close()
     result = {key: statistics.median(values) for key, values in figures.items()}
     result["heap_mb"] = browse_heap(browser, url)
@@ -153,7 +170,8 @@ def main(sizes: list[int]) -> None:
                 f"{count:>7} articles ({built}): library {figures['library']:.0f} ms "
                 f"(static 50-row page {figures['baseline']:.0f} ms, ratio {figures['library'] / figures['baseline']:.1f}x), "
                 f"article after click {figures['click']:.0f} ms, deep link cold {figures['deep']:.0f} ms, "
-                f"first search {figures['search']:.0f} ms, heap after browsing {figures['heap_mb']:.1f} MB"
+                f"first search: deep link {figures['search']:.0f} ms, typed on the open library {figures['typed']:.0f} ms, "
+                f"heap after browsing {figures['heap_mb']:.1f} MB"
             )
         browser.close()
 
