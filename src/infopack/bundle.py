@@ -99,7 +99,7 @@ def build_bundle(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
     try:
         profile_for = selection.profile_for if selection is not None else (lambda source: profile)
-        html_docs, media_files, warnings = _prepare_media(content, articles, rendered, staging, profile_for, say)
+        html_docs, media_files = _prepare_media(content, articles, rendered, staging, profile_for, say)
         volume_of = selection.volume if selection is not None else None
         files = _assemble(content, articles, rendered, html_docs, say, volume_of)
         for bundle_file in files:
@@ -111,7 +111,7 @@ def build_bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    warnings = [w for r in rendered for w in r.warnings] + warnings
+    warnings = [w for r in rendered for w in r.warnings]
     say(f"wrote {out_dir}")
     return BuildResult(
         bundle_dir=out_dir,
@@ -183,7 +183,7 @@ def _prepare_media(
     staging: Path,
     profile_for: Callable[[Path], str],
     say: Progress,
-) -> tuple[list[bytes], list[Path], list[str]]:
+) -> tuple[list[bytes], list[Path]]:
     """Clean and copy each article's media as `media/<slug>-<n>.<ext>`; finish the article HTML."""
     media_stage.get_profile(profile_for(Path()))  # an unknown profile name fails before any work
     media_dir = staging / "media"
@@ -212,7 +212,7 @@ def _prepare_media(
                 say(f"media {done}/{count}")
         result.media_names = names
         html_docs.append(finish_html(_credits(content, article) + result.html, names, posters).encode("utf-8"))
-    return html_docs, written, []
+    return html_docs, written
 
 
 def _credits(content: Content, article: Article) -> str:
