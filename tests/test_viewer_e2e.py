@@ -164,3 +164,18 @@ def test_tag_language_and_year_views_list_exactly_their_articles(page, bundle):
     page.wait_for_function("document.querySelectorAll('.list li').length === 8")  # 4 example + 4 seeds
     page.goto((bundle / "index.html").as_uri() + "#/year/2025")
     page.wait_for_function("document.querySelectorAll('.list li').length === 4")  # the seed captures
+
+
+def test_csp_blocks_inline_handlers_even_if_one_reached_the_page(page, bundle):
+    # Defence in depth: were the sanitiser ever to let `onerror=` through, the policy (script
+    # hashes, no 'unsafe-inline') would still keep it from running.
+    open_viewer(page, bundle)
+    page.evaluate("""() => {
+        const holder = document.createElement('div');
+        holder.innerHTML = '<img src="data:," onerror="window.__ran = 1">';
+        document.body.appendChild(holder);
+    }""")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__ran") is None
+    csp = page.get_attribute("head > meta:first-child", "content")
+    assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]

@@ -25,7 +25,7 @@ from infopack import media as media_stage
 from infopack.content import load_content
 from infopack.errors import InfopackError, Problem
 from infopack.model import Article, Content
-from infopack.pack import PackedText, compress_json, data_file_text, inline_data_text, pack_articles
+from infopack.pack import PackedText, compress_json, data_file_text, inline_data_element, pack_articles
 from infopack.render import RenderedArticle, finish_html, render_article
 from infopack.search import SearchDoc, build_search_index
 from infopack.sign import BundleInfo, write_manifest
@@ -277,7 +277,7 @@ def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, by
     inline_bytes = sum(len(payload) * 4 // 3 + len(name) + 48 for name, payload in payloads)
     if inline_bytes > ONE_FILE_LIMIT:
         return None
-    inline = "".join(f"<script>{inline_data_text(name, payload)}</script>\n" for name, payload in payloads)
+    inline = "".join(inline_data_element(name, payload) + "\n" for name, payload in payloads)
     one_root = {**root, "one_file": True, "media_omitted": media_omitted}
     return render_viewer(one_root, content.settings.lang, inline_data=inline).index_html
 

@@ -129,6 +129,7 @@ def read_data_file(data: bytes, length: int) -> tuple[str, bytes]:
     return match.group(1), units.encode("utf-16-le", errors="surrogatepass")[:length]
 
 
-def inline_data_text(name: str, payload: bytes) -> str:
-    """The one-file variant's inline form (section 8): HTML there is UTF-8, so base64."""
-    return 'infopackData64("' + name + '","' + base64.b64encode(payload).decode("ascii") + '");'
+def inline_data_element(name: str, payload: bytes) -> str:
+    """The one-file variant's inline form (docs/FORMAT.md section 8): a non-executable element
+    holding base64 (the HTML is UTF-8), so the page's CSP names no data scripts."""
+    return '<script type="text/plain" data-payload="' + name + '">' + base64.b64encode(payload).decode("ascii") + "</script>"

@@ -76,7 +76,14 @@
     }
   }
   window.infopackData = function (name, units) { receive(name, { units: units }); };
-  window.infopackData64 = function (name, base64) { receive(name, { base64: base64 }); };
+
+  /* The one-file variant holds its payloads in non-executable <script type="text/plain"> elements. */
+  function collectInlinePayloads() {
+    Array.prototype.forEach.call(document.querySelectorAll('script[type="text/plain"][data-payload]'), function (node) {
+      receive(node.getAttribute('data-payload'), { base64: node.textContent });
+      node.remove();
+    });
+  }
 
   function fetchEncoded(name) {
     if (Object.prototype.hasOwnProperty.call(arrived, name)) {
@@ -651,6 +658,7 @@
   }
 
   function start() {
+    if (ONE_FILE) collectInlinePayloads();
     applyUiStrings();
     wireChrome();
     window.addEventListener('hashchange', route);
