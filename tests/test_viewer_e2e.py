@@ -179,3 +179,14 @@ def test_csp_blocks_inline_handlers_even_if_one_reached_the_page(page, bundle):
     assert page.evaluate("window.__ran") is None
     csp = page.get_attribute("head > meta:first-child", "content")
     assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+
+
+def test_card_check_in_the_one_file_variant_finds_everything_intact(page, bundle, tmp_path):
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(bundle / "phone.html", alone / "phone.html")
+    page.goto((alone / "phone.html").as_uri())
+    page.wait_for_selector(".list li")  # the library has consumed some payloads already
+    page.goto((alone / "phone.html").as_uri() + "#/check")
+    page.click("text=검사 시작")
+    page.wait_for_selector("text=모두 온전합니다")

@@ -88,7 +88,8 @@
   function fetchEncoded(name) {
     if (Object.prototype.hasOwnProperty.call(arrived, name)) {
       var early = arrived[name];
-      if (!name.startsWith('text/')) delete arrived[name];
+      // Inline payloads are the only copy in the one-file variant: keep them for the card check.
+      if (!ONE_FILE) delete arrived[name];
       return Promise.resolve(early);
     }
     if (ONE_FILE) return Promise.reject(new Damage(name, 'missing'));
