@@ -190,3 +190,12 @@ def test_card_check_in_the_one_file_variant_finds_everything_intact(page, bundle
     page.goto((alone / "phone.html").as_uri() + "#/check")
     page.click("text=검사 시작")
     page.wait_for_selector("text=모두 온전합니다")
+
+
+def test_index_opened_without_its_files_points_to_phone_html(page, bundle, tmp_path):
+    # What a phone's file manager does: the browser gets index.html but cannot read data/.
+    alone = tmp_path / "only-index"
+    alone.mkdir()
+    shutil.copy(bundle / "index.html", alone / "index.html")
+    page.goto((alone / "index.html").as_uri())
+    page.wait_for_selector(".notice:has-text('phone.html')")

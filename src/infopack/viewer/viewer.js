@@ -23,7 +23,8 @@
       checkBad: '{bad} of {n} data files are damaged or missing:', affected: 'Articles that cannot be read:',
       safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', searchUnavailable: 'Search is not available in this library.',
       switchTo: '한국어', missingMedia: 'Images, audio and video are not included in this single file. Open index.html on the card to see them.',
-      loading: 'Loading…', error: 'Something went wrong: ', volume: 'Volume {n} of {total}'
+      loading: 'Loading…', error: 'Something went wrong: ', volume: 'Volume {n} of {total}',
+      openPhone: 'This browser cannot read the library\'s other files from here (phones often open only one file). Open phone.html from the same card instead: it holds the whole library in one file.'
     },
     ko: {
       library: '도서관', articles: '개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기',
@@ -36,7 +37,8 @@
       checkBad: '자료 파일 {n}개 중 {bad}개가 손상되었거나 없습니다:', affected: '읽을 수 없는 글:',
       safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
       switchTo: 'English', missingMedia: '이 한 파일에는 그림, 소리, 동영상이 들어 있지 않습니다. 카드의 index.html을 열면 볼 수 있습니다.',
-      loading: '불러오는 중…', error: '문제가 생겼습니다: ', volume: '전체 {total}권 중 {n}권'
+      loading: '불러오는 중…', error: '문제가 생겼습니다: ', volume: '전체 {total}권 중 {n}권',
+      openPhone: '이 브라우저는 여기에서 도서관의 다른 파일을 읽을 수 없습니다(전화기는 흔히 파일 하나만 엽니다). 같은 카드에 있는 phone.html을 여십시오. 도서관 전체가 그 파일 하나에 들어 있습니다.'
     }
   };
   var LANG_NAMES = { ko: '한국어', en: 'English', ja: '日本語', zh: '中文', ru: 'Русский' };
@@ -59,6 +61,7 @@
     this.message = 'data/' + name + '.js: ' + reason;
   }
 
+  var anyPayloadLoaded = false; // none at all, and the first is missing: sibling files are unreachable
   var pending = {}; // payload name -> {resolve, reject} while its <script> loads
   var arrived = {}; // payloads that called infopackData before anyone asked (one-file variant)
   var payloadCache = {};
@@ -159,6 +162,7 @@
       if (bytes.length !== expected[0]) throw new Damage(name, 'damaged');
       return sha256Hex(bytes).then(function (hex) {
         if (hex !== expected[1]) throw new Damage(name, 'damaged');
+        anyPayloadLoaded = true;
         return bytes;
       });
     });
@@ -250,6 +254,30 @@
   function notice(text) { return el('div', { 'class': 'notice', role: 'alert', text: text }); }
   function damageText(key, error) {
     return t(key, { file: error && error.name ? 'data/' + error.name + '.js' : String(error) });
+  }
+
+  /* A missing file may mean the card is damaged, or that index.html was opened where its sibling
+   * files cannot be read at all (a phone's content:// view of the card). Two of the smallest other
+   * data files tell the two apart; in the second case the reader is sent to phone.html. */
+  var reachability = null;
+  function siblingsReachable() {
+    if (ONE_FILE || anyPayloadLoaded) return Promise.resolve(true);
+    if (!reachability) {
+      var smallest = Object.keys(ROOT.files).sort(function (a, b) { return ROOT.files[a][0] - ROOT.files[b][0]; }).slice(0, 2);
+      reachability = Promise.all(smallest.map(function (name) {
+        return loadChecked(name).then(function () { return true; }, function (error) {
+          return !(error instanceof Damage && error.reason === 'missing');
+        });
+      })).then(function (results) { return results.indexOf(true) >= 0; });
+    }
+    return reachability;
+  }
+  function failureNotice(key, error) {
+    var node = notice(damageText(key, error));
+    if (error instanceof Damage && error.reason === 'missing') {
+      siblingsReachable().then(function (reachable) { if (!reachable) node.textContent = t('openPhone'); });
+    }
+    return node;
   }
   function meta(row) {
     var parts = [row[2], LANG_NAMES[row[3]] || row[3]];
@@ -345,7 +373,7 @@
             else if (row) fragment.appendChild(listItem(row));
           });
           list.appendChild(fragment);
-          if (damaged && !status.firstChild) status.appendChild(notice(damageText('damagedList', damaged)));
+          if (damaged && !status.firstChild) status.appendChild(failureNotice('damagedList', damaged));
           moreButton.hidden = next >= ids.length;
           busy = false;
         });
@@ -358,7 +386,7 @@
       }
       fillPage();
     }, function (error) {
-      status.appendChild(notice(damageText('damagedList', error)));
+      status.appendChild(failureNotice('damagedList', error));
     });
   }
 
@@ -377,7 +405,7 @@
       var row = parts[0];
       var body = el('div', { 'class': 'body', lang: row[3] });
       if (parts[1] !== null) body.appendChild(articleNodes(parts[1]));
-      else body.appendChild(notice(damageText('damagedArticle', parts[2])));
+      else body.appendChild(failureNotice('damagedArticle', parts[2]));
       var tags = el('p', { 'class': 'filters' }, row[5].map(function (tag) { return chip(tag, '#/tag/' + encodeURIComponent(tag)); }));
       var missing = ONE_FILE && ROOT.media_omitted && row[9].length ? notice(t('missingMedia')) : null;
       var article = el('article', { lang: row[3] }, [el('h1', { text: row[1] }), meta(row), tags, missing, body]);
@@ -386,8 +414,8 @@
       window.scrollTo(0, 0);
     }).catch(function (error) {
       if (token !== routeToken) return;
-      var text = error instanceof Damage ? damageText('damagedArticle', error) : t('notFound');
-      show([notice(text), el('p', null, [el('a', { href: '#/', text: t('back') })])]);
+      var message = error instanceof Damage ? failureNotice('damagedArticle', error) : notice(t('notFound'));
+      show([message, el('p', null, [el('a', { href: '#/', text: t('back') })])]);
     });
   }
 
@@ -476,7 +504,7 @@
     }).catch(function (error) {
       if (token !== routeToken) return;
       status.textContent = '';
-      list.appendChild(notice(error instanceof Damage ? damageText('damagedList', error) : t('error') + error.message));
+      list.appendChild(error instanceof Damage ? failureNotice('damagedList', error) : notice(t('error') + error.message));
     });
 
     function showHits(hits, offset) {
