@@ -68,3 +68,22 @@ def copy_example_content(dest: Path) -> Path:
 
 def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", name.lower())
+
+
+def only_file(bundle: Path, name: str, tmp_path: Path) -> Path:
+    """One file of a bundle alone in an empty folder: what a phone's file manager hands a browser."""
+    alone = tmp_path / f"only-{name.replace('.', '-')}"
+    alone.mkdir()
+    shutil.copy(bundle / name, alone / name)
+    return alone / name
+
+
+def copy_with_flipped_bit(bundle: Path, tmp_path: Path, relative: str = "data/text/0000.js") -> Path:
+    """A copy of the bundle with one bit flipped in the middle of one file, as a rotting card does."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(bundle, damaged)
+    target = damaged / relative
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    return damaged

@@ -5,7 +5,6 @@ to Firefox's default (true) and checks it before any page loads: the tests see w
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from contentkit import REPO
+from contentkit import REPO, copy_with_flipped_bit, only_file
 from infopack.bundle import build_bundle
 
 FIREFOX = "/usr/bin/firefox-esr"
@@ -93,20 +92,12 @@ def test_library_and_article_open_in_firefox_with_default_file_policy(firefox, b
 
 
 def test_damaged_file_gives_a_message_in_firefox(firefox, bundle, tmp_path):
-    damaged = tmp_path / "damaged"
-    shutil.copytree(bundle, damaged)
-    pack = damaged / "data" / "text" / "0000.js"
-    data = bytearray(pack.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    pack.write_bytes(bytes(data))
+    damaged = copy_with_flipped_bit(bundle, tmp_path, "data/text/0000.js")
     firefox.navigate((damaged / "index.html").as_uri() + "#/a/reading-safely-en")
     message = wait_for(firefox, "var n = document.querySelector('.notice'); return n && n.textContent")
     assert "data/text/0000.js" in message
 
 
 def test_one_file_variant_in_firefox(firefox, bundle, tmp_path):
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    shutil.copy(bundle / "phone.html", alone / "phone.html")
-    firefox.navigate((alone / "phone.html").as_uri())
+    firefox.navigate(only_file(bundle, "phone.html", tmp_path).as_uri())
     assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from contentkit import copy_example_content, seed_articles, write_content
+from contentkit import copy_example_content, copy_with_flipped_bit, only_file, seed_articles
 from infopack.bundle import build_bundle
 
 pytestmark = pytest.mark.browser
@@ -81,12 +81,7 @@ def test_unknown_article_address_says_so(page, bundle):
 
 
 def test_flipped_byte_in_text_pack_names_the_damage_and_rest_still_works(page, bundle, tmp_path):
-    damaged = tmp_path / "damaged"
-    shutil.copytree(bundle, damaged)
-    pack = damaged / "data" / "text" / "0000.js"
-    data = bytearray(pack.read_bytes())
-    data[len(data) // 2] ^= 0x01  # one bit, in the middle of the payload
-    pack.write_bytes(bytes(data))
+    damaged = copy_with_flipped_bit(bundle, tmp_path, "data/text/0000.js")
     page.goto(damaged.joinpath("index.html").as_uri() + "#/a/reading-safely")
     page.wait_for_selector(".notice")
     assert "data/text/0000.js" in page.inner_text(".notice")
@@ -120,19 +115,17 @@ def test_image_audio_and_video_load_from_sibling_files(page, bundle):
 
 
 def test_one_file_variant_opens_with_no_sibling_files(page, bundle, tmp_path):
-    alone = tmp_path / "phone-only"
-    alone.mkdir()
-    shutil.copy(bundle / "phone.html", alone / "phone.html")
-    page.goto((alone / "phone.html").as_uri())
+    phone = only_file(bundle, "phone.html", tmp_path)
+    page.goto(phone.as_uri())
     page.wait_for_selector(".list li")
     assert page.locator(".list li").count() == 13
     page.click("text=How vaccines teach the body to fight disease")
     page.wait_for_selector("article table")
-    page.goto((alone / "phone.html").as_uri() + "#/a/welcome")
+    page.goto(phone.as_uri() + "#/a/welcome")
     page.wait_for_selector("article .notice")
     assert "index.html" in page.inner_text("article .notice")  # says what is missing and where it is
     assert page.locator("article img, article audio, article video").count() == 0
-    assert set(page.requested_urls) == {(alone / "phone.html").as_uri()}
+    assert set(page.requested_urls) == {phone.as_uri()}
     storage_is_empty(page)
 
 
@@ -182,20 +175,15 @@ def test_csp_blocks_inline_handlers_even_if_one_reached_the_page(page, bundle):
 
 
 def test_card_check_in_the_one_file_variant_finds_everything_intact(page, bundle, tmp_path):
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    shutil.copy(bundle / "phone.html", alone / "phone.html")
-    page.goto((alone / "phone.html").as_uri())
+    phone = only_file(bundle, "phone.html", tmp_path)
+    page.goto(phone.as_uri())
     page.wait_for_selector(".list li")  # the library has consumed some payloads already
-    page.goto((alone / "phone.html").as_uri() + "#/check")
+    page.goto(phone.as_uri() + "#/check")
     page.click("text=검사 시작")
     page.wait_for_selector("text=모두 온전합니다")
 
 
 def test_index_opened_without_its_files_points_to_phone_html(page, bundle, tmp_path):
     # What a phone's file manager does: the browser gets index.html but cannot read data/.
-    alone = tmp_path / "only-index"
-    alone.mkdir()
-    shutil.copy(bundle / "index.html", alone / "index.html")
-    page.goto((alone / "index.html").as_uri())
+    page.goto(only_file(bundle, "index.html", tmp_path).as_uri())
     page.wait_for_selector(".notice:has-text('phone.html')")

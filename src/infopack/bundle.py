@@ -263,7 +263,7 @@ def _assemble(
         root["bundle"]["volume"] = list(volume)  # the viewer says "Volume n of total"
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
-    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang).index_html))
+    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
     one_file = _one_file_variant(root, content, ordered, media_omitted=any(r.media for r in rendered))
     if one_file is None:
         say(f"no {ONE_FILE_NAME}: the library is larger than {ONE_FILE_LIMIT // 2**20} MB, too big for a phone to open as one file")
@@ -279,7 +279,7 @@ def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, by
         return None
     inline = "".join(inline_data_element(name, payload) + "\n" for name, payload in payloads)
     one_root = {**root, "one_file": True, "media_omitted": media_omitted}
-    return render_viewer(one_root, content.settings.lang, inline_data=inline).index_html
+    return render_viewer(one_root, content.settings.lang, inline_data=inline)
 
 
 def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:

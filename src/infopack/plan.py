@@ -272,7 +272,7 @@ def viewer_bytes(content: Content, volume: tuple[int, int] | None = None) -> int
         metadata["volume"] = list(volume)
     root = {"format": "infopack/1", "bundle": metadata, "articles": 0, "catalog_shard_size": 1000,
             "slug_shards": 1, "langs": {}, "tags": {}, "years": [], "files": {}, "search": {}}  # fmt: skip
-    return len(render_viewer(root, content.settings.lang).index_html)
+    return len(render_viewer(root, content.settings.lang))
 
 
 def fixed_bundle_bytes(content: Content, budget: Budget) -> int:

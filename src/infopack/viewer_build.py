@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
 from importlib import resources
 
 import jinja2
@@ -25,12 +24,6 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'none'; base-uri 'none'"
 )
 SCRIPT_FILES = ("sha256.js", "zstd.js", "search.js", "viewer.js")
-
-
-@dataclass
-class Viewer:
-    index_html: bytes
-    code_bytes: int  # our JS + CSS, for the size budget
 
 
 def _asset(name: str) -> str:
@@ -55,7 +48,8 @@ def script_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_viewer(root: dict, lang: str, inline_data: str = "") -> Viewer:
+def render_viewer(root: dict, lang: str, inline_data: str = "") -> bytes:
+    """The viewer page as UTF-8 bytes: index.html, or phone.html when `inline_data` holds payloads."""
     environment = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     template = environment.from_string(_asset("index.html.j2"))
     # Each script element's text is exactly "\n" + file + "\n", so its hash is known here.
@@ -72,5 +66,5 @@ def render_viewer(root: dict, lang: str, inline_data: str = "") -> Viewer:
         root_json=Markup(embed_json(root)),
         inline_data=Markup(inline_data),
     )
-    return Viewer(index_html=html.encode("utf-8"), code_bytes=sum(len(s.encode()) for s in scripts) + len(css.encode()))
+    return html.encode("utf-8")
 
