@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def register_trust_commands(main: click.Group) -> None:
     @one_line_errors
     def verify(bundle, trust_paths, threshold, signature_paths, state_path, allow_extra, as_json):
         """Exit 0 if BUNDLE is intact and signed by THRESHOLD trusted keys, 1 if not, 2 on bad input."""
+        _tolerant_console()
         try:
             keys = [load_public_key(path) for path in trust_paths]
             report = verify_bundle(
@@ -118,8 +120,36 @@ def register_trust_commands(main: click.Group) -> None:
             for problem in err.problems:
                 click.echo(f"error: {problem}", err=True)
             sys.exit(EXIT_USAGE)
-        if as_json:
-            click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
-        else:
-            click.echo(report.to_text())
+        # ASCII-only JSON says exactly the same on every console and in every file.
+        output = json.dumps(report.to_json(), indent=1) if as_json else report.to_text()
+        try:
+            click.echo(output)
+        except (OSError, UnicodeError):
+            # A closed pipe or an odd console loses the report, never the verdict. What is
+            # still buffered goes to /dev/null, or flushing it at exit would fail again and
+            # Python would exit with 120 instead.
+            _discard_stdout()
         sys.exit(report.exit_code)
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _tolerant_console() -> None:
+    """Let `verify` print on any console. A Windows console or a file opened with a legacy
+    encoding (cp1252, Latin-1) cannot encode Korean titles and paths; printing them would
+    raise, and the crash's exit code 1 would call a good bundle failed. Characters the
+    stream cannot encode are written as backslash escapes instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (OSError, ValueError):
+                pass  # a stream that cannot be reconfigured keeps its own behaviour

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from infopack.errors import InfopackError, Problem, ProblemList
 from infopack.keys import PublicKey
-from infopack.names import check_bundle_path, find_collisions
+from infopack.names import OS_HOUSEKEEPING_DIRS, check_bundle_path, find_collisions
 from infopack.probe import PROBE_DIR_NAME, ProbeResult, claimed_free_bytes, probe_capacity
 from infopack.sign import (
     MANIFEST_NAME,
@@ -61,10 +61,8 @@ TEMP_PREFIX = ".infopack-part-"
 _TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[0-9]+")
 _SIGNATURE_NAME = re.compile(r"[0-9a-f]{16}" + re.escape(SIGNATURE_SUFFIX))
 # Folders an operating system puts on a fresh drive by itself. They do not make a drive "hold
-# other files", and they are never touched.
-OS_HOUSEKEEPING = frozenset(
-    {"System Volume Information", "$RECYCLE.BIN", ".Trashes", ".fseventsd", ".Spotlight-V100", "lost+found"}
-)
+# other files", and they are never touched. One table with `verify`, which ignores the same ones.
+OS_HOUSEKEEPING = OS_HOUSEKEEPING_DIRS
 
 Progress = Callable[[str], None]
 

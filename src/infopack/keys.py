@@ -14,9 +14,11 @@ import binascii
 import getpass
 import os
 import secrets
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import nacl.exceptions
 import nacl.pwhash
@@ -101,6 +103,40 @@ def read_small_file(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
+def open_regular_file(path: Path, what: str) -> BinaryIO:
+    """Open an input that must be a plain file (a trusted key, a signature, verify's state).
+
+    A FIFO or a device would block the read forever or never end, so a verify run given one
+    would hang instead of answering. The type is checked before opening, and again on the open
+    descriptor (opened non-blocking, so even a FIFO swapped in between cannot hang the open).
+    Symbolic links are followed: a key or state file kept elsewhere is an ordinary setup.
+    """
+    refused = f"{what} is not a regular file (FIFOs and devices are refused)"
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InfopackError(refused, path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise InfopackError(f"cannot read {what}: {err.strerror or err}", path) from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise InfopackError(refused, path)
+    return handle
+
+
+def read_regular_file(path: Path, limit: int, what: str) -> bytes:
+    """read_small_file for inputs that must be plain files (see open_regular_file)."""
+    with open_regular_file(path, what) as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as err:
+            raise InfopackError(f"cannot read {what}: {err.strerror or err}", path) from None
+    if len(data) > limit:
+        raise InfopackError(f"{what} is larger than {limit} bytes", path)
+    return data
+
+
 def split_text_lines(data: bytes, what: str) -> list[str]:
     """UTF-8 lines of a small text file, refusing CR and a missing or doubled final newline."""
     try:
@@ -168,7 +204,7 @@ def parse_public_key(data: bytes, source: str = "public key") -> PublicKey:
 
 
 def load_public_key(path: Path) -> PublicKey:
-    return parse_public_key(read_small_file(path, KEY_FILE_MAX_BYTES, "public key"), str(path))
+    return parse_public_key(read_regular_file(path, KEY_FILE_MAX_BYTES, "public key"), str(path))
 
 
 # ----------------------------------------------------------------------------- secret keys

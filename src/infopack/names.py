@@ -107,3 +107,88 @@ def find_collisions(paths: Iterable[str]) -> list[tuple[str, str]]:
             elif earlier != name:
                 collisions[(earlier, name)] = None
     return list(collisions)
+
+
+# ----------------------------------------------------------------------------- files beside a bundle
+#
+# A card that a partner has plugged into a computer gains files the bundle never had. Two kinds
+# are told apart here, by name, for `verify` (which decides whether a card still passes) and
+# `copy` (which must not mistake a fresh drive's housekeeping for someone else's files).
+
+# Folders an operating system writes at the root of any drive it mounts. Nothing reads or runs
+# them as part of the bundle, so they are reported and ignored, never refused.
+OS_HOUSEKEEPING_DIRS = frozenset(
+    {
+        "System Volume Information",  # Windows: indexer GUID, restore points
+        "$RECYCLE.BIN",  # Windows recycle bin (fixed USB disks)
+        ".Trashes",  # macOS per-volume trash
+        ".fseventsd",  # macOS file-system event log
+        ".Spotlight-V100",  # macOS search index
+        ".TemporaryItems",  # macOS scratch space on non-HFS volumes
+        "lost+found",  # fsck on Linux file systems
+    }
+)
+# Files macOS and Windows write into any folder they show: Finder's view settings, Windows'
+# thumbnail cache; `._<name>` AppleDouble files (below) carry macOS metadata on FAT.
+OS_HOUSEKEEPING_FILES = frozenset({".DS_Store", "Thumbs.db"})
+APPLEDOUBLE_PREFIX = "._"
+
+# Names a computer acts on by itself, without anyone opening them: Windows runs or shows what
+# autorun.inf names, Explorer reads desktop.ini and folder.htt when it lists a folder (an icon on
+# a network path leaks the user's credentials), shortcut files are followed or fetched when their
+# icon is drawn, and Linux desktops do the same with .desktop and .directory. A bundle never
+# needs one, and an unlisted one is refused even with --allow-extra.
+AUTO_ACTED_NAMES = frozenset({"autorun.inf", "desktop.ini", "folder.htt", ".directory"})
+AUTO_ACTED_SUFFIXES = (
+    ".lnk", ".url", ".scf", ".pif", ".desktop", ".library-ms", ".searchconnector-ms",
+)
+
+_HOUSEKEEPING_DIR_KEYS = frozenset(collision_key(name) for name in OS_HOUSEKEEPING_DIRS)
+_HOUSEKEEPING_FILE_KEYS = frozenset(collision_key(name) for name in OS_HOUSEKEEPING_FILES)
+
+
+def is_housekeeping_dir(name: str) -> bool:
+    """Is NAME, a folder at the top of a bundle (or drive), one an OS writes there itself?"""
+    return collision_key(name) in _HOUSEKEEPING_DIR_KEYS
+
+
+def housekeeping_root(path: str) -> str | None:
+    """The housekeeping item PATH (a file, relative to the bundle) belongs to, or None.
+
+    `System Volume Information/x` -> `System Volume Information/`; `media/._a.mp3` and
+    `data/Thumbs.db` -> themselves. Volume folders count only at the top, where an OS puts them.
+    """
+    parts = path.split("/")
+    if len(parts) > 1 and is_housekeeping_dir(parts[0]):
+        return parts[0] + "/"
+    name = parts[-1]
+    if collision_key(name) in _HOUSEKEEPING_FILE_KEYS:
+        return path
+    if name.startswith(APPLEDOUBLE_PREFIX) and len(name) > len(APPLEDOUBLE_PREFIX):
+        return path
+    return None
+
+
+def auto_acted_reason(path: str) -> str | None:
+    """Why a file at PATH would be acted on by a computer by itself, or None.
+
+    Compared case-insensitively under the same folding as collisions, and with trailing dots and
+    spaces removed, since Windows drops them when it opens a name.
+    """
+    name = collision_key(path.rsplit("/", 1)[-1]).rstrip(". ")
+    if name in AUTO_ACTED_NAMES:
+        return f"{name} is acted on by the computer by itself (never allowed in a bundle)"
+    for suffix in AUTO_ACTED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"a {suffix} file is followed or opened by the computer by itself (never allowed in a bundle)"
+    return None
+
+
+def undecodable_reason(path: str) -> str | None:
+    """A name read from disk whose bytes are not UTF-8 arrives with lone surrogates
+    (surrogateescape); FAT32 and every other reader would store or show it differently."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8 (another system would store or show it differently)"
+    return None

@@ -14,21 +14,32 @@ This module shares no state with `build`: it imports only the format's own parse
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import stat
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 
 from infopack.errors import InfopackError
-from infopack.keys import PublicKey
-from infopack.names import check_bundle_path
+from infopack.keys import PublicKey, open_regular_file
+from infopack.names import (
+    auto_acted_reason,
+    check_bundle_path,
+    collision_key,
+    housekeeping_root,
+    is_housekeeping_dir,
+    undecodable_reason,
+)
 from infopack.sign import (
     MANIFEST_NAME,
     SHA256SUMS_NAME,
@@ -60,6 +71,9 @@ BATCH_MAX_FILES = 256
 BATCH_MAX_BYTES = 8 * HASH_CHUNK_BYTES
 STATE_FORMAT = "infopack-verify-state/1"
 STATE_MAX_BYTES = 16 * 1024 * 1024
+# The text report names at most this many housekeeping items; --json lists all of them (a Mac
+# writes a `._` file beside every file it touched, so there can be thousands).
+HOUSEKEEPING_SHOWN = 10
 _SIGNATURE_NAME = re.compile(r"[0-9a-f]{16}" + re.escape(SIGNATURE_SUFFIX))
 
 
@@ -101,6 +115,9 @@ class VerifyReport:
     signatures: list[SignatureResult] = field(default_factory=list)
     signed_by: list[str] = field(default_factory=list)  # key IDs counted toward the threshold
     bundle: BundleInfo | None = None
+    # Unlisted files and folders an operating system wrote by itself (names.housekeeping_root):
+    # reported on their own, never a problem.
+    housekeeping: set[str] = field(default_factory=set)
     files_checked: int = 0
     bytes_checked: int = 0
 
@@ -134,9 +151,13 @@ class VerifyReport:
             "signatures": [asdict(result) for result in self.signatures],
             "problems": [asdict(finding) for finding in self.problems],
             "warnings": [asdict(finding) for finding in self.warnings],
+            "housekeeping": self.housekeeping_shown(),
             "files_checked": self.files_checked,
             "bytes_checked": self.bytes_checked,
         }
+
+    def housekeeping_shown(self) -> list[str]:
+        return [displayable(path) for path in sorted(self.housekeeping)]
 
     def to_text(self) -> str:
         lines = []
@@ -148,6 +169,11 @@ class VerifyReport:
                 line += f"\n  trusted comment: {result.trusted_comment}"
             lines.append(line)
         lines += [f"warning: {finding}" for finding in self.warnings]
+        if self.housekeeping:
+            shown = self.housekeeping_shown()
+            more = len(shown) - HOUSEKEEPING_SHOWN
+            listed = ", ".join(shown[:HOUSEKEEPING_SHOWN]) + (f" and {more} more" if more > 0 else "")
+            lines.append(f"housekeeping written by an operating system: {listed}; ignored")
         lines += [f"error: {finding}" for finding in self.problems]
         signed = f"signed by {len(self.signed_by)} trusted key(s), {self.threshold} required"
         if self.ok and self.bundle is not None:
@@ -166,8 +192,12 @@ class VerifyReport:
 
 def _read_detached_signature(path: Path) -> bytes:
     try:
-        with open(path, "rb") as handle:
+        # A FIFO is refused rather than read forever; one byte over the limit is read so the
+        # parser reports an oversized file as a malformed signature.
+        with open_regular_file(path, "signature") as handle:
             return handle.read(SIGNATURE_MAX_BYTES + 1)
+    except InfopackError as err:
+        raise VerifyUsageError(err.problems[0].message, path) from None
     except OSError as err:
         raise VerifyUsageError(f"cannot read signature: {err.strerror or err}", path) from None
 
@@ -193,7 +223,11 @@ def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tupl
         if not entry.is_file(follow_symlinks=False):
             report.problem(relative, "not a regular file (symlinks and directories are refused)")
         elif not _SIGNATURE_NAME.fullmatch(entry.name):
-            report.problem(relative, "unexpected file in signatures/ (expected <key id>.minisig)")
+            if _is_harmless_housekeeping(relative):
+                # Finder's .DS_Store, or the ._ file a Mac writes beside a signature it copied.
+                report.housekeeping.add(relative)
+            else:
+                report.problem(relative, "unexpected file in signatures/ (expected <key id>.minisig)")
         else:
             try:
                 with open(entry.path, "rb") as handle:
@@ -201,6 +235,12 @@ def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tupl
             except OSError as err:
                 report.problem(relative, f"cannot read: {err.strerror or err}")
     return found
+
+
+def _is_harmless_housekeeping(path: str) -> bool:
+    return housekeeping_root(path) == path and not any(
+        check(path) for check in (undecodable_reason, check_bundle_path, auto_acted_reason)
+    )
 
 
 @dataclass(frozen=True)
@@ -308,10 +348,13 @@ def _bind_to_manifest(
 
 def _load_state(path: Path) -> dict[str, int]:
     try:
-        with open(path, "rb") as handle:
+        # A FIFO or device at the state path is refused here, not read forever.
+        with open_regular_file(path, "state") as handle:
             data = handle.read(STATE_MAX_BYTES + 1)
-    except FileNotFoundError:
-        return {}
+    except InfopackError as err:
+        if not os.path.exists(path):  # no state yet (or a link to a state not yet written)
+            return {}
+        raise VerifyUsageError(err.problems[0].message, path) from None
     except OSError as err:
         raise VerifyUsageError(f"cannot read state: {err.strerror or err}", path) from None
     try:
@@ -330,19 +373,126 @@ def _load_state(path: Path) -> dict[str, int]:
     return dict(highest)
 
 
-def _save_state(path: Path, highest: dict[str, int]) -> None:
+def _state_target(path: Path) -> Path:
+    """The file the state really lives in. A state path that is a symbolic link (say, to a
+    shared folder) must keep being that link: the replacement is written beside its final
+    target, and the target is replaced, not the link."""
+    return Path(os.path.realpath(path))
+
+
+class _StateLock:
+    """An exclusive lock on `<state>.lock`, beside the state file, held while the state is
+    re-read, merged and replaced. A separate file, because the state file itself is replaced
+    by rename: a lock on it would be held on an inode that is no longer the state.
+
+    The lock file is never written, and is opened without following a link, so one planted
+    at its name can neither be written through nor make us lock someone else's file."""
+
+    def __init__(self, target: Path) -> None:
+        self.path = target.with_name(target.name + ".lock")
+        self.fd = -1
+
+    def __enter__(self) -> Self:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            self.fd = os.open(self.path, flags, 0o644)
+            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+                raise VerifyUsageError("state lock is not a regular file", self.path)
+            _lock_exclusive(self.fd)
+        except OSError as err:
+            self.__exit__()
+            raise VerifyUsageError(f"cannot lock state: {err.strerror or err}", self.path) from None
+        except VerifyUsageError:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing the descriptor releases the lock
+            self.fd = -1
+
+
+def _lock_exclusive(fd: int) -> None:
+    """Wait until no other verify is updating the state."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        while True:  # LK_LOCK itself gives up after about 10 s; another verify may take longer
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _write_state(target: Path, highest: dict[str, int]) -> None:
+    """Replace TARGET atomically: a crash leaves the old state or the new one, never half.
+
+    The temporary file has a random name and is created exclusively (mkstemp: O_EXCL), so no
+    name can be predicted and a link planted at any name is never written through."""
     document = {"format": STATE_FORMAT, "highest_sequence": dict(sorted(highest.items()))}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = (json.dumps(document, indent=1) + "\n").encode("utf-8")
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1)
-            handle.write("\n")
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        # rename is atomic: a crash leaves the old state or the new one, never half a file.
-        os.replace(temporary, path)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; some file systems (and Windows) cannot, and the rename
+    is still atomic without it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _record_sequence(state_file: Path, info: BundleInfo, report: VerifyReport) -> None:
+    """After a successful verification: remember INFO's sequence for its id.
+
+    Several verifies may run at once (a partner checking volumes in parallel). Each re-reads
+    the state under the lock, so a sequence another run stored meanwhile is never lost: the
+    stored value per id only ever grows. A run that finds a newer sequence stored since it
+    started is a rollback like any other."""
+    target = _state_target(state_file)
+    try:
+        with _StateLock(target):
+            highest = _load_state(target)
+            stored = highest.get(info.id, 0)
+            if info.sequence < stored:
+                report.problem(
+                    MANIFEST_NAME,
+                    f"rollback: sequence {info.sequence} is older than {stored}, "
+                    f"already verified for {info.id}",
+                )
+            elif info.sequence > stored:
+                _write_state(target, {**highest, info.id: info.sequence})
     except OSError as err:
-        raise VerifyUsageError(f"cannot write state: {err.strerror or err}", path) from None
+        raise VerifyUsageError(f"cannot write state: {err.strerror or err}", state_file) from None
 
 
 # ----------------------------------------------------------------------------- the directory
@@ -363,7 +513,12 @@ def scan_bundle_tree(bundle_dir: Path, report: VerifyReport) -> set[str]:
             report.problem(prefix or ".", f"cannot list directory: {err.strerror or err}")
             continue
         if not entries and prefix:
-            report.problem(prefix, "empty directory (not allowed in a bundle)")
+            top = prefix.split("/", 1)[0]
+            if is_housekeeping_dir(top):
+                # An empty .Trashes/ or .fseventsd/ is as much the OS's as a full one.
+                report.housekeeping.add(top + "/")
+            else:
+                report.problem(prefix, "empty directory (not allowed in a bundle)")
         for entry in entries:
             relative = f"{prefix}{entry.name}"
             if relative in (MANIFEST_NAME, SIGNATURES_DIR):
@@ -379,20 +534,77 @@ def scan_bundle_tree(bundle_dir: Path, report: VerifyReport) -> set[str]:
     return found
 
 
+def _occupied_names(manifest: Manifest) -> dict[str, str]:
+    """Every name the bundle occupies, under FAT32's folding: each listed path, each folder on
+    a listed path, and manifest.json and signatures/ (present or not; a copy may add them)."""
+    occupied: dict[str, str] = {}
+    for name in (MANIFEST_NAME, SIGNATURES_DIR):
+        occupied[collision_key(name)] = name
+    for entry in manifest.files:
+        parts = entry.path.split("/")
+        for i in range(1, len(parts) + 1):
+            name = "/".join(parts[:i])
+            occupied.setdefault(collision_key(name), name)
+    return occupied
+
+
+def _extra_refusals(
+    path: str, occupied: dict[str, str], extras_seen: dict[str, str]
+) -> list[str]:
+    """Why an unlisted file fails whatever the options: a name FAT32 cannot hold as it is, or
+    one that a copy onto FAT32 (case-insensitive, and NFC/NFD blind on macOS and Windows)
+    would merge with a listed file or folder, or with another unlisted file. On ext4 the two
+    are separate files; on the card the later copy replaces the bundle's own."""
+    reasons = [
+        reason
+        for reason in (undecodable_reason(path), check_bundle_path(path), auto_acted_reason(path))
+        if reason is not None
+    ]
+    parts = path.split("/")
+    for i in range(1, len(parts) + 1):
+        name = "/".join(parts[:i])
+        key = collision_key(name)
+        listed = occupied.get(key)
+        if listed is not None and listed != name:
+            reasons.append(f"same name on FAT32 as {displayable(listed)}, which the bundle holds")
+            break
+        other = extras_seen.setdefault(key, name)
+        if other != name:
+            reasons.append(f"same name on FAT32 as {displayable(other)}, another unlisted file")
+            break
+    return reasons
+
+
 def _compare_tree(
     manifest: Manifest, on_disk: set[str], allow_extra: bool, report: VerifyReport
 ) -> list[FileEntry]:
-    """Report missing and unlisted files; return the listed files that exist."""
+    """Report missing and unlisted files; return the listed files that exist.
+
+    An unlisted file passes only if nothing can come of it: housekeeping an operating system
+    wrote (always), or, with --allow-extra, any file with a safe name. Either way it must not
+    collide with another name on FAT32 nor be something a computer acts on by itself.
+    """
     listed = {entry.path for entry in manifest.files}
+    occupied = _occupied_names(manifest)
+    extras_seen: dict[str, str] = {}
     for path in sorted(on_disk - listed):
-        name_problem = check_bundle_path(path)
-        if allow_extra and name_problem is None:
+        reasons = _extra_refusals(path, occupied, extras_seen)
+        root = housekeeping_root(path)
+        if reasons:
+            report.problem(path, "; ".join(["not listed in the manifest", *reasons]))
+        elif root is not None:
+            report.housekeeping.add(root)
+        elif allow_extra:
             report.warn(path, "not listed in the manifest (allowed by --allow-extra)")
         else:
-            report.problem(path, f"not listed in the manifest{'; ' + name_problem if name_problem else ''}")
+            report.problem(path, "not listed in the manifest")
     for entry in manifest.files:
         if entry.path not in on_disk:
             report.problem(entry.path, "listed in the manifest but missing or not a regular file")
+        else:
+            refused = auto_acted_reason(entry.path)
+            if refused is not None:  # signed or not, a bundle never needs one
+                report.problem(entry.path, refused)
     return [entry for entry in manifest.files if entry.path in on_disk]
 
 
@@ -575,6 +787,6 @@ def verify_bundle(
     hash_files(bundle_dir, present, report, workers)
     _check_sha256sums(bundle_dir, manifest, report)
 
-    if report.ok and state_file is not None and info.sequence > highest_seen.get(info.id, 0):
-        _save_state(state_file, {**highest_seen, info.id: info.sequence})
+    if report.ok and state_file is not None:
+        _record_sequence(state_file, info, report)
     return report
