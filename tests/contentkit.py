@@ -6,6 +6,8 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,3 +89,53 @@ def copy_with_flipped_bit(bundle: Path, tmp_path: Path, relative: str = "data/te
     data[len(data) // 2] ^= 0x01
     target.write_bytes(bytes(data))
     return damaged
+
+
+def run_infopack(*args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh process. The timeout turns a hang (say, YAML that
+    expands for minutes) into a test failure instead of a stuck test run."""
+    return subprocess.run(
+        [sys.executable, "-m", "infopack.cli", *args],
+        capture_output=True, text=True, encoding="utf-8", timeout=timeout, check=False,
+    )
+
+
+def link_safe_digest(root: Path) -> str:
+    """Like tree_digest, but a symbolic link counts as its target text and is never followed, so it
+    also works on folders holding dangling links or links to files outside them."""
+    digest = hashlib.sha256()
+    for directory, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]):
+            path = Path(directory) / name
+            info = os.lstat(path)
+            data = os.fsencode(os.readlink(path)) if path.is_symlink() else path.read_bytes()
+            digest.update(os.fsencode(path.relative_to(root)) + b"\0" + data + str(info.st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
+def bundle_article_html(bundle: Path) -> dict[str, str]:
+    """Each article's HTML as the viewer would show it, decoded from the bundle's data files as
+    docs/FORMAT.md describes (UTF-16 data files, zstd frames, the trained dictionary if any)."""
+    import json
+
+    import zstandard
+
+    page = (bundle / "index.html").read_text(encoding="utf-8")
+    root = json.loads(re.search(r'<script id="infopack-root" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
+
+    def payload(name: str) -> bytes:
+        text = (bundle / "data" / f"{name}.js").read_bytes()[2:].decode("utf-16-le")
+        literal = text[len(f'infopackData("{name}","') : -4]
+        units = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), literal)
+        return units.encode("utf-16-le", errors="surrogatepass")[: root["files"][name][0]]
+
+    plain = zstandard.ZstdDecompressor()
+    dictionary = zstandard.ZstdCompressionDict(payload("dict")) if "dict" in root["files"] else None
+    frames = zstandard.ZstdDecompressor(dict_data=dictionary) if dictionary else plain
+    found: dict[str, str] = {}
+    for name in sorted(n for n in root["files"] if n.startswith("cat/")):
+        for row in json.loads(plain.decompress(payload(name))):
+            slug, pack, offset, length = row[0], row[6], row[7], row[8]
+            found[slug] = frames.decompress(payload(f"text/{pack:04d}")[offset : offset + length]).decode("utf-8")
+    return found

@@ -61,7 +61,13 @@ FINAL_ATTRIBUTES = {
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac"}
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".webm", ".mov", ".mkv", ".ogv"}
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
-PLACEHOLDER_RE = re.compile(r"%%(MEDIA|POSTER)(\d+)%%")
+# Media placeholders are wrapped in two Unicode noncharacters. Article text can never produce them:
+# render_article replaces both characters in the sanitised source first, and html.unescape turns a
+# character reference to a noncharacter into nothing. So `%%MEDIA0%%` or anything else an article
+# says is copied as text, and every placeholder finish_html fills in is one the rewriter wrote.
+PLACEHOLDER_OPEN, PLACEHOLDER_CLOSE = "\ufdd0", "\ufdd1"
+PLACEHOLDER_RE = re.compile(PLACEHOLDER_OPEN + r"(MEDIA|POSTER)(\d+)" + PLACEHOLDER_CLOSE)
+_PLACEHOLDER_CHARS_RE = re.compile(f"[{PLACEHOLDER_OPEN}{PLACEHOLDER_CLOSE}]")
 # nh3 (html5ever) serialises canonically: lower-case names, attribute values always in double
 # quotes with `"` and `&` escaped, `<` in text escaped. So after the first nh3 pass every `<` starts
 # a tag and these two patterns tokenise exactly; the final nh3 pass is the safety gate regardless.
@@ -115,6 +121,7 @@ def render_article(article: Article, content_root: Path, slugs_by_path: dict[str
         link_rel=None,
         url_schemes=EXTERNAL_SCHEMES,
     )
+    first_pass = _PLACEHOLDER_CHARS_RE.sub("\ufffd", first_pass)  # see PLACEHOLDER_RE
     rewriter = _Rewriter(article, content_root.resolve(), slugs_by_path, slugs)
     rewriter.rewrite(first_pass)
     rewritten = "".join(rewriter.out)
@@ -134,9 +141,11 @@ def finish_html(rendered_html: str, media_names: list[str], poster_names: list[s
         index = int(match.group(2))
         if match.group(1) == "MEDIA":
             return media_names[index]
-        return poster_names[index] or ""
+        # The poster placeholder stands for the whole attribute: a clip without a poster has none.
+        poster = poster_names[index]
+        return f' poster="media/{poster}"' if poster else ""
 
-    filled = PLACEHOLDER_RE.sub(substitute, rendered_html).replace(' poster="media/"', "")
+    filled = PLACEHOLDER_RE.sub(substitute, rendered_html)
     return sanitize_final(filled)
 
 
@@ -279,17 +288,19 @@ class _Rewriter:
             kind = "audio"
         elif tag == "img" and path.suffix.lower() in VIDEO_SUFFIXES:
             kind = "video"
+        src = f"media/{_placeholder('MEDIA', index)}"
         if kind == "img":
             keep = {k: v for k, v in attributes.items() if k in ("alt", "title", "width", "height")}
-            keep["src"] = f"media/%%MEDIA{index}%%"
+            keep["src"] = src
             keep["loading"] = "lazy"
             self.out.append(_start_tag("img", keep))
         elif tag == "source":
-            self.out.append(_start_tag("source", {"src": f"media/%%MEDIA{index}%%"}))
+            self.out.append(_start_tag("source", {"src": src}))
         else:
             caption = attributes.get("alt", "")
-            extra = {"poster": f"media/%%POSTER{index}%%"} if kind == "video" else {}
-            element = _start_tag(kind, {"src": f"media/%%MEDIA{index}%%", "controls": "", "preload": "metadata", **extra})
+            element = _start_tag(kind, {"src": src, "controls": "", "preload": "metadata"})
+            if kind == "video":  # ` poster="media/<name>"` or nothing, filled in by finish_html
+                element = element[:-1] + _placeholder("POSTER", index) + ">"
             if tag == "img":  # Markdown image syntax used for a clip: self-contained figure
                 figcaption = f"<figcaption>{html.escape(caption, quote=False)}</figcaption>" if caption else ""
                 self.out.append(f'<figure class="media">{element}</{kind}>{figcaption}</figure>')
@@ -300,6 +311,10 @@ class _Rewriter:
         if path not in self.media:
             self.media.append(path)
         return self.media.index(path)
+
+
+def _placeholder(kind: str, index: int) -> str:
+    return f"{PLACEHOLDER_OPEN}{kind}{index}{PLACEHOLDER_CLOSE}"
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
