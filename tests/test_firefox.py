@@ -82,6 +82,13 @@ def test_library_and_article_open_in_firefox_with_default_file_policy(firefox, b
     firefox.navigate((bundle / "index.html").as_uri())
     count = wait_for(firefox, "return document.querySelectorAll('.list li').length")
     assert count == 9
+    # In-page navigation: the address, the title and the history stay as they were (issue 10).
+    before = firefox.execute_script("return [location.href, document.title, history.length]")
+    firefox.execute_script("document.querySelectorAll('.list li a.title')[2].click()")
+    wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length")
+    assert firefox.execute_script("return [location.href, document.title, history.length]") == before
+    firefox.execute_script("document.getElementById('back-button').click()")
+    assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
     firefox.navigate((bundle / "index.html").as_uri() + "#/a/reading-safely-en")
     text = wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length && b.textContent")
     assert "without an internet connection" in text

@@ -13,13 +13,14 @@
   // ---------------------------------------------------------------- strings (ko / en)
   var STRINGS = {
     en: {
-      library: 'Library', articles: 'articles', all: 'All', more: 'Show more', back: 'Back to the library',
+      library: 'Library', articles: 'articles', all: 'All', more: 'Show more', back: 'Back to the library', backResults: 'Back to the results', goBack: 'Back',
       previous: 'Previous', next: 'Next', search: 'Search', searchPlaceholder: 'Search this library',
       results: 'results', noResults: 'Nothing found.', notFound: 'There is no article with this address.',
       damagedArticle: 'This article cannot be read: part of this card is damaged or missing ({file}). Other articles still work.',
       damagedList: 'Part of this card is damaged or missing ({file}). The list may be incomplete.',
       check: 'Check this card', checkIntro: 'Checks every data file of this library against the fingerprint recorded when it was made. Nothing leaves this device.',
-      checkStart: 'Start check', checking: 'Checking', checkOk: 'All {n} data files are intact.',
+      checkLimit: 'This check finds accidental damage, such as a worn card or a bad copy. It cannot find forgery: whoever changes a card on purpose can also put a changed copy of this page on it, with fingerprints that match, and the check would still say that everything is intact. Partners who copy and hand out cards: check each card on a computer with the command infopack verify and the publisher\'s public key. It checks the publisher\'s signature, which nobody can make without the publisher\'s secret key.',
+      checkStart: 'Start check', checking: 'Checking', checkOk: 'All {n} data files are intact: no accidental damage found.',
       checkBad: '{bad} of {n} data files are damaged or missing:', affected: 'Articles that cannot be read:',
       safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', searchUnavailable: 'Search is not available in this library.',
       switchTo: '한국어', missingMedia: 'Images, audio and video are not included in this single file. Open index.html on the card to see them.',
@@ -27,13 +28,14 @@
       openPhone: 'This browser cannot read the library\'s other files from here (phones often open only one file). Open phone.html from the same card instead: it holds the whole library in one file.'
     },
     ko: {
-      library: '도서관', articles: '개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기',
+      library: '도서관', articles: '개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기', backResults: '검색 결과로 돌아가기', goBack: '뒤로',
       previous: '이전 글', next: '다음 글', search: '검색', searchPlaceholder: '이 도서관에서 검색',
       results: '개의 결과', noResults: '찾은 글이 없습니다.', notFound: '이 주소의 글이 없습니다.',
       damagedArticle: '이 글을 읽을 수 없습니다. 카드의 일부가 손상되었거나 없습니다 ({file}). 다른 글은 읽을 수 있습니다.',
       damagedList: '카드의 일부가 손상되었거나 없습니다 ({file}). 목록이 완전하지 않을 수 있습니다.',
       check: '카드 검사', checkIntro: '이 도서관의 모든 자료 파일을 만들 때 기록한 지문과 비교합니다. 아무것도 이 기기 밖으로 나가지 않습니다.',
-      checkStart: '검사 시작', checking: '검사 중', checkOk: '자료 파일 {n}개가 모두 온전합니다.',
+      checkLimit: '이 검사는 카드가 닳거나 잘못 복사되어 생긴 우발적인 손상을 찾습니다. 위조는 찾지 못합니다. 카드를 일부러 바꾼 사람은 이 검사 화면과 지문도 함께 바꿔 넣을 수 있고, 그러면 이 검사는 여전히 모두 온전하다고 말합니다. 카드를 복사해 나누어 주는 협력자는 컴퓨터에서 발행처의 공개 키로 infopack verify 명령을 실행해 카드마다 확인하십시오. 이 명령은 발행처의 서명을 확인하며, 그 서명은 발행처의 비밀 키 없이는 아무도 만들 수 없습니다.',
+      checkStart: '검사 시작', checking: '검사 중', checkOk: '자료 파일 {n}개가 모두 온전합니다. 우발적인 손상은 없습니다.',
       checkBad: '자료 파일 {n}개 중 {bad}개가 손상되었거나 없습니다:', affected: '읽을 수 없는 글:',
       safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
       switchTo: 'English', missingMedia: '이 한 파일에는 그림, 소리, 동영상이 들어 있지 않습니다. 카드의 index.html을 열면 볼 수 있습니다.',
@@ -246,14 +248,25 @@
     });
     return node;
   }
-  function show(nodes, title) {
-    main.textContent = '';
-    nodes.forEach(function (node) { if (node) main.appendChild(node); });
-    document.title = title ? title + ' · ' + ROOT.bundle.title : ROOT.bundle.title;
+  /* Every view draws into its own holder (ctx.holder), so that work finishing after the reader has
+   * moved on lands in that view's detached nodes, ready for the in-page back, and nowhere else.
+   * document.title is never touched: Chromium and Firefox write it to their history files. */
+  function show(ctx, nodes) {
+    ctx.holder.textContent = '';
+    nodes.forEach(function (node) { if (node) ctx.holder.appendChild(node); });
   }
   function notice(text) { return el('div', { 'class': 'notice', role: 'alert', text: text }); }
   function damageText(key, error) {
     return t(key, { file: error && error.name ? 'data/' + error.name + '.js' : String(error) });
+  }
+  /* A link inside the viewer. Its href is a bare "#" so that nothing about the target ever reaches
+   * the address bar, a new tab or a window (ctrl-, shift- and middle-clicks are intercepted too);
+   * where it goes lives in data-route and is followed in memory (see "navigation"). */
+  function link(route, attributes) {
+    var node = el('a', attributes);
+    node.setAttribute('href', '#');
+    node.setAttribute('data-route', route);
+    return node;
   }
 
   /* A missing file may mean the card is damaged, or that index.html was opened where its sibling
@@ -283,15 +296,15 @@
     var parts = [row[2], LANG_NAMES[row[3]] || row[3]];
     return el('p', { 'class': 'meta' }, [parts.join(' · ')]);
   }
-  function chip(label, href, current) {
-    var attributes = { 'class': 'chip', href: href, text: label };
+  function chip(label, route, current) {
+    var attributes = { 'class': 'chip', text: label };
     if (current) attributes['aria-current'] = 'true';
-    return el('a', attributes);
+    return link(route, attributes);
   }
-  function articleLink(row) { return '#/a/' + encodeURIComponent(row[0]); }
+  function articleRoute(row) { return '/a/' + encodeURIComponent(row[0]); }
   function listItem(row, snippetNode) {
     return el('li', null, [
-      el('a', { 'class': 'title', href: articleLink(row), lang: row[3], text: row[1] }),
+      link(articleRoute(row), { 'class': 'title', lang: row[3], text: row[1] }),
       meta(row),
       snippetNode || (row[4] ? el('p', { lang: row[3], text: row[4] }) : null)
     ]);
@@ -299,13 +312,13 @@
 
   // ---------------------------------------------------------------- library
   function filterChips(filter) {
-    var chips = [chip(t('all'), '#/', !filter.tag && !filter.lang && !filter.year)];
+    var chips = [chip(t('all'), '/', !filter.tag && !filter.lang && !filter.year)];
     Object.keys(ROOT.langs).forEach(function (code) {
-      chips.push(chip((LANG_NAMES[code] || code) + ' ' + ROOT.langs[code], '#/lang/' + code, filter.lang === code));
+      chips.push(chip((LANG_NAMES[code] || code) + ' ' + ROOT.langs[code], '/lang/' + code, filter.lang === code));
     });
     var tags = Object.keys(ROOT.tags).sort(function (a, b) { return ROOT.tags[b] - ROOT.tags[a] || (a < b ? -1 : 1); });
     tags.slice(0, 40).forEach(function (tag) {
-      chips.push(chip(tag, '#/tag/' + encodeURIComponent(tag), filter.tag === tag));
+      chips.push(chip(tag, '/tag/' + encodeURIComponent(tag), filter.tag === tag));
     });
     return el('nav', { 'class': 'filters', 'aria-label': t('tags') }, chips);
   }
@@ -336,11 +349,11 @@
     var years = ROOT.years || [];
     if (years.length < 2) return null;
     return el('nav', { 'class': 'filters', 'aria-label': t('years') }, years.map(function (y) {
-      return chip(String(y[0]), '#/year/' + y[0], filter.year === String(y[0]));
+      return chip(String(y[0]), '/year/' + y[0], filter.year === String(y[0]));
     }));
   }
 
-  function showLibrary(filter, token) {
+  function showLibrary(filter, ctx) {
     var label = filter.tag || filter.year || (filter.lang ? LANG_NAMES[filter.lang] || filter.lang : '');
     var heading = el('h1', { text: label || ROOT.bundle.title });
     var intro = !label && ROOT.bundle.description ? el('p', { 'class': 'meta', text: ROOT.bundle.description }) : null;
@@ -351,21 +364,34 @@
     var list = el('ul', { 'class': 'list' });
     var moreButton = el('button', { type: 'button', text: t('more'), hidden: '' });
     var status = el('div');
-    show([heading, volumeLine, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton], label);
+    show(ctx, [heading, volumeLine, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton]);
+    var restore = ctx.restore;
     var next = 0;
     var busy = false;
+    /* Rows load by themselves when "more" comes near the screen. A view the reader returns to must
+     * show exactly the rows it showed, so after a return that happens only once "more" has been
+     * off screen and comes back, never merely because the restored position is near the end. */
+    var autoFill = !restore;
+    function moreIsNear() {
+      if (moreButton.hidden || !moreButton.isConnected) return false;
+      var box = moreButton.getBoundingClientRect();
+      return box.top < window.innerHeight + 600 && box.bottom > -600;
+    }
+    ctx.entry.countShown = function () { return next; };
+    ctx.entry.onReturn = function () { autoFill = !moreIsNear(); };
     idSource(filter).then(function (ids) {
-      if (token !== routeToken) return;
       count.textContent = ids.length + ' ' + t('articles');
-      function fillPage() {
-        if (busy || token !== routeToken) return;
+      // Appending to a view the reader has left is harmless (its nodes wait for a return); only
+      // a view dropped from the in-page history stops loading.
+      function fillPage(atLeast) {
+        if (busy || !alive(ctx)) return Promise.resolve();
         busy = true;
         var wanted = [];
-        while (next < ids.length && wanted.length < PAGE) wanted.push(ids.at(next++));
-        Promise.all(wanted.map(function (id) {
+        var stop = Math.max(next + PAGE, atLeast || 0);
+        while (next < ids.length && next < stop) wanted.push(ids.at(next++));
+        return Promise.all(wanted.map(function (id) {
           return entry(id).then(null, function (error) { return error; });
         })).then(function (rows) {
-          if (token !== routeToken) return;
           var fragment = document.createDocumentFragment();
           var damaged = null;
           rows.forEach(function (row) {
@@ -378,21 +404,36 @@
           busy = false;
         });
       }
-      moreButton.addEventListener('click', fillPage);
-      if ('IntersectionObserver' in window) {
+      function watchMore() {
+        if (!('IntersectionObserver' in window)) return;
         new IntersectionObserver(function (entries) {
-          if (entries[0].isIntersecting && !moreButton.hidden) fillPage();
+          if (!moreButton.isConnected) return; // detached: the reader is elsewhere
+          if (!entries[0].isIntersecting) { autoFill = true; return; }
+          if (autoFill && !moreButton.hidden) fillPage();
         }, { rootMargin: '600px' }).observe(moreButton);
       }
-      fillPage();
+      moreButton.addEventListener('click', function () { fillPage(); });
+      if (!restore) { watchMore(); fillPage(); return; }
+      fillPage(restore.shown).then(function () {
+        if (isCurrent(ctx)) { window.scrollTo(0, restore.scrollY); autoFill = !moreIsNear(); }
+        watchMore();
+      });
     }, function (error) {
       status.appendChild(failureNotice('damagedList', error));
     });
   }
 
   // ---------------------------------------------------------------- article
-  function showArticle(slug, token) {
-    show([el('p', { 'class': 'loading', text: t('loading') })]);
+  /* "Back to the library" returns to the list view the reader came from (library, topic, year or
+   * search results), as it was; an article opened directly has none, and the link opens the library. */
+  function listLink() {
+    var below = listViewBelow();
+    var toResults = below >= 0 && parseRoute(stack[below].route).parts[0] === 'search';
+    return el('a', { href: '#', 'data-back': 'list', text: '← ' + t(toResults ? 'backResults' : 'back') });
+  }
+
+  function showArticle(slug, ctx) {
+    show(ctx, [el('p', { 'class': 'loading', text: t('loading') })]);
     var id = -1;
     idForSlug(slug).then(function (found) {
       id = found;
@@ -401,21 +442,23 @@
     }).then(function (row) {
       return articleHtml(row).then(function (html) { return [row, html]; }, function (error) { return [row, null, error]; });
     }).then(function (parts) {
-      if (token !== routeToken) return;
+      if (!alive(ctx)) return;
       var row = parts[0];
       var body = el('div', { 'class': 'body', lang: row[3] });
       if (parts[1] !== null) body.appendChild(articleNodes(parts[1]));
       else body.appendChild(failureNotice('damagedArticle', parts[2]));
-      var tags = el('p', { 'class': 'filters' }, row[5].map(function (tag) { return chip(tag, '#/tag/' + encodeURIComponent(tag)); }));
+      var tags = el('p', { 'class': 'filters' }, row[5].map(function (tag) { return chip(tag, '/tag/' + encodeURIComponent(tag)); }));
       var missing = ONE_FILE && ROOT.media_omitted && row[9].length ? notice(t('missingMedia')) : null;
       var article = el('article', { lang: row[3] }, [el('h1', { text: row[1] }), meta(row), tags, missing, body]);
-      show([el('p', null, [el('a', { href: '#/', text: '← ' + t('back') })]), article, pager(id)], row[1]);
-      main.focus({ preventScroll: true });
-      window.scrollTo(0, 0);
+      show(ctx, [el('p', null, [listLink()]), article, pager(id)]);
+      if (isCurrent(ctx)) {
+        main.focus({ preventScroll: true });
+        window.scrollTo(0, ctx.restore ? ctx.restore.scrollY : 0);
+      }
     }).catch(function (error) {
-      if (token !== routeToken) return;
+      if (!alive(ctx)) return;
       var message = error instanceof Damage ? failureNotice('damagedArticle', error) : notice(t('notFound'));
-      show([message, el('p', null, [el('a', { href: '#/', text: t('back') })])]);
+      show(ctx, [message, el('p', null, [listLink()])]);
     });
   }
 
@@ -424,9 +467,22 @@
   function articleNodes(html) {
     var doc = new DOMParser().parseFromString('<!DOCTYPE html><body>' + html, 'text/html');
     if (ONE_FILE && ROOT.media_omitted) dropMissingMedia(doc.body);
+    neutraliseLinks(doc.body);
     var fragment = document.createDocumentFragment();
     while (doc.body.firstChild) fragment.appendChild(document.adoptNode(doc.body.firstChild));
     return fragment;
+  }
+
+  /* Links between articles are built as "#/a/<slug>" and footnotes as "#<id>". Either, left in the
+   * href, could end up as an address in the history (a middle-click opens a tab at it), so each
+   * becomes a bare "#" with its target kept in data-route or data-anchor. */
+  function neutraliseLinks(body) {
+    Array.prototype.forEach.call(body.querySelectorAll('a[href^="#"]'), function (node) {
+      var target = node.getAttribute('href').slice(1);
+      if (target.charAt(0) === '/') node.setAttribute('data-route', target);
+      else node.setAttribute('data-anchor', target);
+      node.setAttribute('href', '#');
+    });
   }
 
   /* The one-file variant carries no media files: remove players and images that cannot load. */
@@ -446,8 +502,8 @@
       if (spec[0] < 0 || spec[0] >= ROOT.articles) { nav.appendChild(el('span')); return; }
       entry(spec[0]).then(function (row) {
         var label = spec[1] === 'previous' ? '← ' + row[1] : row[1] + ' →';
-        var link = el('a', { href: articleLink(row), rel: spec[1] === 'previous' ? 'prev' : 'next', text: label });
-        if (spec[1] === 'previous') nav.insertBefore(link, nav.firstChild); else nav.appendChild(link);
+        var node = link(articleRoute(row), { rel: spec[1] === 'previous' ? 'prev' : 'next', text: label });
+        if (spec[1] === 'previous') nav.insertBefore(node, nav.firstChild); else nav.appendChild(node);
       }, function () {});
     });
     return nav;
@@ -474,42 +530,42 @@
 
   /* The summary is the first snippet; for the top results a window of the body around the match
    * replaces it once the article's text is decoded (a few ms each). */
-  function improveSnippet(row, holder, query, token) {
+  function improveSnippet(row, holder, query, ctx) {
     articleHtml(row).then(function (html) {
-      if (token !== routeToken) return;
+      if (!alive(ctx)) return;
       var text = new DOMParser().parseFromString(html, 'text/html').body.textContent || '';
       var better = highlighted(text, query);
       if (better.querySelector('mark') && !holder.querySelector('mark')) holder.replaceWith(better);
     }, function () {});
   }
 
-  function showSearch(query, filter, token) {
-    var input = document.getElementById('search-input');
-    if (document.activeElement !== input) input.value = query;
+  function showSearch(query, filter, ctx) {
     var heading = el('h1', { text: t('search') + (query ? ': ' + query : '') });
     var list = el('ul', { 'class': 'list' });
     var status = el('p', { 'class': 'meta', 'aria-live': 'polite' });
-    var langChips = el('nav', { 'class': 'filters', 'aria-label': t('language') }, [chip(t('all'), searchHref(query, ''), !filter.lang)]
-      .concat(Object.keys(ROOT.langs).map(function (code) { return chip(LANG_NAMES[code] || code, searchHref(query, code), filter.lang === code); })));
-    show([heading, langChips, status, list], t('search'));
+    var langChips = el('nav', { 'class': 'filters', 'aria-label': t('language') }, [chip(t('all'), searchRoute(query, ''), !filter.lang)]
+      .concat(Object.keys(ROOT.langs).map(function (code) { return chip(LANG_NAMES[code] || code, searchRoute(query, code), filter.lang === code); })));
+    show(ctx, [heading, langChips, status, list]);
     var searcher = searchEngine();
     if (!searcher) { status.textContent = t('searchUnavailable'); return; }
     if (!query.trim()) return;
     status.textContent = t('loading');
     searcher.search(query, { lang: filter.lang || undefined, limit: 50 }).then(function (hits) {
-      if (token !== routeToken) return;
+      if (!alive(ctx)) return;
       status.textContent = hits.length ? hits.length + ' ' + t('results') : t('noResults');
       // The first rows appear as soon as their catalog entries are in; the rest follow in order.
       return showHits(hits.slice(0, 8), 0).then(function () { return showHits(hits.slice(8), 8); });
+    }).then(function () {
+      if (ctx.restore && isCurrent(ctx)) window.scrollTo(0, ctx.restore.scrollY);
     }).catch(function (error) {
-      if (token !== routeToken) return;
+      if (!alive(ctx)) return;
       status.textContent = '';
       list.appendChild(error instanceof Damage ? failureNotice('damagedList', error) : notice(t('error') + error.message));
     });
 
     function showHits(hits, offset) {
       return Promise.all(hits.map(function (hit) { return entry(hit.id); })).then(function (rows) {
-        if (token !== routeToken) return;
+        if (!alive(ctx)) return;
         rows.forEach(function (row, index) {
           if (!row) return;
           var snippet = highlighted(row[4] || row[1], query);
@@ -518,29 +574,31 @@
           title.textContent = '';
           markMatches(title, row[1], query);
           list.appendChild(item);
-          if (offset + index < 10) improveSnippet(row, snippet, query, token);
+          if (offset + index < 10) improveSnippet(row, snippet, query, ctx);
         });
       });
     }
   }
-  function searchHref(query, lang) {
-    return '#/search?q=' + encodeURIComponent(query) + (lang ? '&lang=' + encodeURIComponent(lang) : '');
+  function searchRoute(query, lang) {
+    return '/search?q=' + encodeURIComponent(query) + (lang ? '&lang=' + encodeURIComponent(lang) : '');
   }
 
   // ---------------------------------------------------------------- card check
-  function showCheck(token) {
+  function showCheck(ctx) {
     var names = Object.keys(ROOT.files);
     var status = el('p', { 'aria-live': 'polite' });
     var results = el('div');
     var start = el('button', { type: 'button', text: t('checkStart') });
-    show([el('h1', { text: t('check') }), el('p', { text: t('checkIntro') }), start, status, results], t('check'));
+    show(ctx, [el('h1', { text: t('check') }), el('p', { text: t('checkIntro') }), el('p', { 'class': 'notice', text: t('checkLimit') }),
+      start, status, results]);
     start.addEventListener('click', function () {
       start.disabled = true;
+      ctx.entry.keep = false; // a check cut short by leaving starts again on return
       var bad = [];
       var index = 0;
       (function next() {
-        if (token !== routeToken) return;
-        if (index >= names.length) { report(bad); return; }
+        if (!isCurrent(ctx)) return;
+        if (index >= names.length) { ctx.entry.keep = true; report(bad); return; }
         var name = names[index++];
         status.textContent = t('checking') + ' ' + index + ' / ' + names.length;
         loadChecked(name).then(next, function (error) { bad.push(error.name || name); next(); });
@@ -583,27 +641,48 @@
   var SAFETY = {
     en: ['Reading safely',
       'This library works with no internet connection and sends nothing anywhere. It stores nothing: no cookies, no saved settings.',
-      'Your browser\'s history can still remember which pages you opened. Use a private window (Ctrl+Shift+N in Chrome, Ctrl+Shift+P in Firefox) to read, or clear the history afterwards (Ctrl+Shift+Delete).',
+      'While you read, this page never changes its address or its title, and it adds nothing to the browser\'s Back list. The browser\'s history and saved tabs record only that this file was opened (its name and place on the card, and the library\'s name), not what you searched for or read. To leave out even that, read in a private window (Ctrl+Shift+N in Chrome, Ctrl+Shift+P in Firefox), or clear the history afterwards (Ctrl+Shift+Delete).',
+      'To go back to where you were, use the ← Back button at the top of the page, or Alt+← (Backspace also works when you are not typing). The browser\'s own Back button leaves the library.',
       'To close quickly: press Ctrl+W to close the tab, or Alt+F4 to close the browser. On a phone, close the tab from the tab list.',
       'Remove the card when you are done. Files copied to the computer stay there until deleted.'],
     ko: ['안전하게 읽기',
       '이 도서관은 인터넷 없이 작동하며 아무 곳에도 아무것도 보내지 않습니다. 쿠키나 저장된 설정 같은 것을 남기지 않습니다.',
-      '그러나 브라우저의 방문 기록에는 어떤 페이지를 열었는지 남을 수 있습니다. 시크릿 창(크롬: Ctrl+Shift+N, 파이어폭스: Ctrl+Shift+P)에서 읽거나, 읽은 뒤 방문 기록을 지우십시오(Ctrl+Shift+Delete).',
+      '읽는 동안 이 페이지는 주소도 제목도 바꾸지 않고, 브라우저의 "뒤로" 목록에 아무것도 더하지 않습니다. 브라우저의 방문 기록과 저장된 탭에는 이 파일을 열었다는 것(카드 안의 파일 이름과 위치, 도서관 이름)만 남고, 무엇을 검색하고 읽었는지는 남지 않습니다. 그것조차 남기지 않으려면 시크릿 창(크롬: Ctrl+Shift+N, 파이어폭스: Ctrl+Shift+P)에서 읽거나, 읽은 뒤 방문 기록을 지우십시오(Ctrl+Shift+Delete).',
+      '보던 곳으로 돌아가려면 페이지 맨 위의 ← 뒤로 단추나 Alt+← 를 누르십시오(글자를 입력하는 중이 아니면 Backspace 도 됩니다). 브라우저 자체의 뒤로 단추를 누르면 도서관에서 나가게 됩니다.',
       '빨리 닫으려면: Ctrl+W를 누르면 탭이 닫히고, Alt+F4를 누르면 브라우저가 닫힙니다. 전화기에서는 탭 목록에서 탭을 닫으십시오.',
       '다 읽은 뒤에는 카드를 빼십시오. 컴퓨터로 복사한 파일은 지울 때까지 남아 있습니다.']
   };
-  function showSafety() {
+  function showSafety(ctx) {
     var text = SAFETY[uiLang];
-    show([el('h1', { text: text[0] })].concat(text.slice(1).map(function (p) { return el('p', { text: p }); })), text[0]);
+    show(ctx, [el('h1', { text: text[0] })].concat(text.slice(1).map(function (p) { return el('p', { text: p }); })));
   }
 
-  // ---------------------------------------------------------------- routing
-  var routeToken = 0;
-  function parseRoute() {
-    var hash = location.hash.replace(/^#/, '');
+  // ---------------------------------------------------------------- navigation (in memory only)
+  /* Where the reader is lives only in this page's memory. The browser records every address a tab
+   * visits and every page title (Chromium: History database, Sessions files; Firefox: places.sqlite,
+   * session store), so the viewer never writes location.hash, never calls history.pushState or
+   * replaceState, and never changes document.title. Its own back goes down `stack`, one entry per
+   * view: {route, token, holder (the view's nodes, kept while the view is left), scrollY, shown
+   * (list rows loaded), focus (the link that was followed)}. Going back reattaches the nodes, so
+   * the same rows are shown at the same scroll position; views past KEEP_DOM are drawn again from
+   * route, rows and position instead. */
+  var STACK_LIMIT = 100; // views the in-page back can return to
+  var KEEP_DOM = 12; // of those, views kept as live nodes (memory: an article can be large)
+  var stack = [];
+  var nextToken = 0;
+  var routeToken = 0; // the token of the view on screen
+
+  function current() { return stack[stack.length - 1]; }
+  function isCurrent(ctx) { return ctx.token === routeToken; }
+  /* Still reachable with the in-page back: worth finishing work for. */
+  function alive(ctx) { return ctx.entry.holder === ctx.holder && stack.indexOf(ctx.entry) >= 0; }
+
+  /* "/search?q=x&lang=ko" -> {parts: ['search'], params: {q: 'x', lang: 'ko'}}. */
+  function parseRoute(text) {
+    var path = text || '';
     var query = '';
-    var q = hash.indexOf('?');
-    if (q >= 0) { query = hash.slice(q + 1); hash = hash.slice(0, q); }
+    var q = path.indexOf('?');
+    if (q >= 0) { query = path.slice(q + 1); path = path.slice(0, q); }
     var params = {};
     query.split('&').forEach(function (pair) {
       if (!pair) return;
@@ -611,22 +690,151 @@
       var key = eq < 0 ? pair : pair.slice(0, eq);
       try { params[key] = decodeURIComponent((eq < 0 ? '' : pair.slice(eq + 1)).replace(/\+/g, ' ')); } catch (e) { params[key] = ''; }
     });
-    var parts = hash.split('/').filter(Boolean).map(function (p) { try { return decodeURIComponent(p); } catch (e) { return p; } });
+    var parts = path.split('/').filter(Boolean).map(function (p) { try { return decodeURIComponent(p); } catch (e) { return p; } });
     return { parts: parts, params: params };
   }
+  function isListRoute(route) {
+    var head = parseRoute(route).parts[0] || '';
+    return head === '' || head === 'search' || head === 'tag' || head === 'lang' || head === 'year';
+  }
+  function listViewBelow() {
+    for (var i = stack.length - 2; i >= 0; i--) if (isListRoute(stack[i].route)) return i;
+    return -1;
+  }
 
-  function route() {
-    var token = ++routeToken;
-    var r = parseRoute();
+  /* Draw a stack entry afresh; `restore` ({scrollY, shown}) puts a view back as the reader left it. */
+  function render(entry, restore) {
+    var ctx = { entry: entry, token: ++nextToken, holder: el('div', { 'class': 'view' }), restore: restore || null };
+    routeToken = entry.token = ctx.token;
+    entry.holder = ctx.holder;
+    entry.countShown = null;
+    entry.onReturn = null;
+    entry.keep = true;
+    main.textContent = '';
+    main.appendChild(ctx.holder);
+    syncSearchBox(entry.route);
+    if (!restore) window.scrollTo(0, 0);
+    var r = parseRoute(entry.route);
     var head = r.parts[0] || '';
-    if (head === 'a' && r.parts[1]) showArticle(r.parts[1], token);
-    else if (head === 'search') showSearch(r.params.q || '', { lang: r.params.lang || '' }, token);
-    else if (head === 'tag' && r.parts[1]) showLibrary({ tag: r.parts[1] }, token);
-    else if (head === 'lang' && r.parts[1]) showLibrary({ lang: r.parts[1] }, token);
-    else if (head === 'year' && r.parts[1]) showLibrary({ year: r.parts[1] }, token);
-    else if (head === 'check') showCheck(token);
-    else if (head === 'safety') showSafety();
-    else showLibrary({}, token);
+    if (head === 'a' && r.parts[1]) showArticle(r.parts[1], ctx);
+    else if (head === 'search') showSearch(r.params.q || '', { lang: r.params.lang || '' }, ctx);
+    else if (head === 'tag' && r.parts[1]) showLibrary({ tag: r.parts[1] }, ctx);
+    else if (head === 'lang' && r.parts[1]) showLibrary({ lang: r.parts[1] }, ctx);
+    else if (head === 'year' && r.parts[1]) showLibrary({ year: r.parts[1] }, ctx);
+    else if (head === 'check') showCheck(ctx);
+    else if (head === 'safety') { showSafety(ctx); if (restore) window.scrollTo(0, restore.scrollY); }
+    else showLibrary({}, ctx);
+  }
+
+  function pauseMedia(root) {
+    Array.prototype.forEach.call(root.querySelectorAll('audio, video'), function (node) { node.pause(); });
+  }
+
+  /* Remember how the view on screen looks before another replaces it. */
+  function leave() {
+    var entry = current();
+    if (!entry) return;
+    entry.scrollY = window.pageYOffset;
+    entry.shown = entry.countShown ? entry.countShown() : 0;
+    var active = document.activeElement;
+    entry.focus = entry.holder && active && entry.holder.contains(active) ? active : null;
+    if (entry.holder) pauseMedia(entry.holder); // a detached player would go on playing
+    if (!entry.keep) entry.holder = null;
+  }
+
+  function navigate(route, replace) {
+    // A search still waiting for the typist to pause must not fire after the reader has moved on.
+    clearTimeout(searchTimer);
+    var top = current();
+    if (top && top.route === route) return;
+    leave();
+    if (replace && top) stack.pop();
+    stack.push({ route: route });
+    while (stack.length > STACK_LIMIT) stack.shift();
+    var kept = 0;
+    for (var i = stack.length - 1; i >= 0; i--) if (stack[i].holder && ++kept > KEEP_DOM) stack[i].holder = null;
+    render(current());
+    updateBackButton();
+  }
+
+  function returnTo(entry) {
+    if (!entry.holder) {
+      render(entry, { scrollY: entry.scrollY || 0, shown: entry.shown || 0 });
+    } else {
+      routeToken = entry.token;
+      main.textContent = '';
+      main.appendChild(entry.holder);
+      syncSearchBox(entry.route);
+      window.scrollTo(0, entry.scrollY || 0);
+      if (entry.onReturn) entry.onReturn();
+    }
+    var target = entry.focus && entry.focus.isConnected ? entry.focus : main;
+    target.focus({ preventScroll: true });
+    updateBackButton();
+  }
+
+  /* The in-page back. False when there is nowhere to go back to in the page. */
+  function goBack() {
+    if (stack.length < 2) return false;
+    pauseMedia(main);
+    stack.pop();
+    returnTo(current());
+    return true;
+  }
+
+  function backToList() {
+    var index = listViewBelow();
+    if (index < 0) { navigate('/'); return; }
+    pauseMedia(main);
+    stack.length = index + 1;
+    returnTo(current());
+  }
+
+  /* Draw the view on screen again (after a language switch); the others are drawn again on return. */
+  function redraw() {
+    var entry = current();
+    var restore = { scrollY: window.pageYOffset, shown: entry.countShown ? entry.countShown() : 0 };
+    pauseMedia(main);
+    stack.forEach(function (other) { if (other !== entry) other.holder = null; });
+    render(entry, restore);
+  }
+
+  function updateBackButton() {
+    document.getElementById('back-button').disabled = stack.length < 2;
+  }
+
+  /* The search box shows the query of a search view and is emptied on list views, so a query does
+   * not linger on screen after the reader has left its results. */
+  function syncSearchBox(route) {
+    var input = document.getElementById('search-input');
+    if (document.activeElement === input) return;
+    var r = parseRoute(route);
+    if (r.parts[0] === 'search') input.value = r.params.q || '';
+    else if (isListRoute(route)) input.value = '';
+  }
+
+  /* Any link to "#..." is followed in the page: a route, a footnote or the skip link. */
+  function follow(node) {
+    var route = node.getAttribute('data-route');
+    if (route !== null) { navigate(route); return; }
+    if (node.hasAttribute('data-back')) { backToList(); return; }
+    var target = node.getAttribute('data-anchor');
+    if (target === null) {
+      target = (node.getAttribute('href') || '').slice(1);
+      try { target = decodeURIComponent(target); } catch (e) { /* keep it as written */ }
+    }
+    if (target.charAt(0) === '/') { navigate(target); return; }
+    var spot = target && document.getElementById(target);
+    if (!spot) return;
+    spot.scrollIntoView();
+    if (spot === main || spot.tabIndex >= 0) spot.focus({ preventScroll: true });
+  }
+
+  /* An address with a route in it (an old bookmark, or a link someone made to an article) is
+   * honoured when the page opens or when that address is entered; the viewer only reads it. */
+  function routeInAddress() {
+    var hash = location.hash.replace(/^#/, '');
+    return hash.charAt(0) === '/' ? hash : null;
   }
 
   // ---------------------------------------------------------------- chrome: search box, language, font size, keys
@@ -637,27 +845,31 @@
     var switcher = document.getElementById('lang-switch');
     switcher.textContent = t('switchTo');
     switcher.lang = uiLang === 'ko' ? 'en' : 'ko';
+    document.getElementById('back-label').textContent = t('goBack');
+    document.getElementById('back-button').title = t('goBack') + ' (Alt+←)';
     document.getElementById('safety-link').textContent = t('safety');
     document.getElementById('check-link').textContent = t('check');
   }
 
   var searchTimer = 0;
+  var IS_MAC = /Mac|iP(hone|ad|od)/.test(navigator.platform || '');
   function wireChrome() {
     var input = document.getElementById('search-input');
     var form = document.getElementById('search-form');
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       clearTimeout(searchTimer);
-      goSearch(input.value, false);
+      goSearch(input.value);
     });
     input.addEventListener('input', function () {
       clearTimeout(searchTimer);
-      searchTimer = setTimeout(function () { goSearch(input.value, true); }, 180);
+      searchTimer = setTimeout(function () { goSearch(input.value); }, 180);
     });
+    document.getElementById('back-button').addEventListener('click', goBack);
     document.getElementById('lang-switch').addEventListener('click', function () {
       uiLang = uiLang === 'ko' ? 'en' : 'ko'; // kept in memory only: nothing is stored
       applyUiStrings();
-      route();
+      redraw();
     });
     var scale = 1;
     function setScale(next) {
@@ -666,32 +878,61 @@
     }
     document.getElementById('font-smaller').addEventListener('click', function () { setScale(scale - 0.1); });
     document.getElementById('font-larger').addEventListener('click', function () { setScale(scale + 0.1); });
+
+    // Every "#" link, with any modifier or the middle button: a new tab or window would put an
+    // address in the history, so the link is followed here instead.
+    function onLink(event) {
+      var node = event.target && event.target.closest ? event.target.closest('a[href^="#"], a[data-route], a[data-back]') : null;
+      if (!node) return;
+      event.preventDefault();
+      follow(node);
+    }
+    document.addEventListener('click', onLink);
+    document.addEventListener('auxclick', function (event) { if (event.button === 1) onLink(event); });
+    // A mouse's back button would leave the library like the browser's Back.
+    window.addEventListener('mouseup', function (event) { if (event.button === 3 && goBack()) event.preventDefault(); });
+
     document.addEventListener('keydown', function (event) {
-      var typing = /^(INPUT|TEXTAREA|SELECT)$/.test((event.target && event.target.tagName) || '');
-      if (event.key === 'Escape' && typing) { event.target.blur(); return; }
+      var target = event.target || {};
+      var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName || '') || !!target.isContentEditable;
+      if (event.key === 'Escape' && typing) { target.blur(); return; }
+      var onlyAlt = event.altKey && !event.ctrlKey && !event.metaKey && !event.shiftKey;
+      // Alt+Left is the browser's Back, which would leave the page; on a Mac in a text field it
+      // moves the cursor by a word and is left alone.
+      if (onlyAlt && event.key === 'ArrowLeft' && !(typing && IS_MAC)) {
+        if (goBack()) event.preventDefault();
+        return;
+      }
       if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (event.key === '/') { event.preventDefault(); input.focus(); }
-      else if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
-        var link = document.querySelector('.pager a[rel="' + (event.key === 'ArrowLeft' ? 'prev' : 'next') + '"]');
-        if (link) location.hash = link.getAttribute('href');
+      if (event.key === 'Backspace' && !event.shiftKey) {
+        if (goBack()) event.preventDefault();
+      } else if (event.key === '/') {
+        event.preventDefault();
+        input.focus();
+      } else if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+        var node = main.querySelector('.pager a[rel="' + (event.key === 'ArrowLeft' ? 'prev' : 'next') + '"]');
+        if (node) navigate(node.getAttribute('data-route'));
       }
     });
   }
 
-  function goSearch(query, typing) {
-    var target = searchHref(query, parseRoute().params.lang || '');
-    // While typing, replace the current history entry instead of adding one per keystroke.
-    if (typing && location.hash.indexOf('#/search') === 0) history.replaceState(null, '', target);
-    else { location.hash = target; return; }
-    route();
+  /* Typing refines the search on screen in place (one back step, not one per keystroke). */
+  function goSearch(query) {
+    var top = current();
+    var r = top ? parseRoute(top.route) : { parts: [], params: {} };
+    var onSearch = r.parts[0] === 'search';
+    navigate(searchRoute(query, onSearch ? r.params.lang || '' : ''), onSearch);
   }
 
   function start() {
     if (ONE_FILE) collectInlinePayloads();
     applyUiStrings();
     wireChrome();
-    window.addEventListener('hashchange', route);
-    route();
+    window.addEventListener('hashchange', function () {
+      var route = routeInAddress();
+      if (route !== null) navigate(route);
+    });
+    navigate(routeInAddress() || '/');
   }
   // In the one-file variant the data scripts follow this one: wait until they have all run.
   if (ONE_FILE && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
