@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run them (README, second command; .ci/run runs this too).
-#   Debian: chromium (the real browser the viewer is tested in), ffmpeg + exiftool (media cleaning
-#   and an independent metadata reader), espeak-ng (example audio), minisign (cross-checks our
-#   signatures), dosfstools + mtools (FAT32 images), firefox-esr (second browser).
-#   npm (dev only, never in a bundle): fzstd, a comparator for our JS zstd decoder.
+#   Debian: chromium + firefox-esr (the real browsers the viewer is tested in), ffmpeg + exiftool
+#   (media cleaning and an independent metadata reader), espeak-ng (example audio), minisign
+#   (cross-checks our signatures), dosfstools + mtools + fuse + fusefat + python3-fusepy (FAT32
+#   images), fonts-noto-cjk (Korean text in screenshots), npm (dev tools below).
+#   Python (in .venv): infopack with its test extras (pytest, hypothesis, playwright, ruff, mypy, ...).
+#   npm (dev only, never in a bundle): fzstd (a comparator for our JS zstd decoder), acorn.
+# Extra arguments go to pytest, e.g. `bash tools/test.sh -m "not browser"` for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/lib.sh
 
-packages="chromium ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools firefox-esr fuse fusefat python3-fusepy"
-missing=""
-for package in $packages; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
-done
-if [ -n "$missing" ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-python3 -m pip install -q -e '.[test]'
+apt_need chromium firefox-esr ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools \
+  fuse fusefat python3-fusepy fonts-noto-cjk
+command -v npm >/dev/null || apt_need npm   # Debian's npm only where no Node.js is installed already
+venv_ready "[test]"
 npm ci --no-audit --no-fund --loglevel=error
-python3 -m pytest -q "$@"
+.venv/bin/python -m pytest -q "$@"
