@@ -220,7 +220,6 @@ def test_cli_refuses_disguised_playlist_in_one_line_with_exit_1(disguise, comman
     secret.assert_not_in(tmp_path, but=root)
 
 
-@pytest.mark.xfail(strict=True, reason="bundle.py must pass used_by=article.rel_path to prepare_media (see report)")
 def test_build_refusal_names_the_article_using_the_disguised_file(secret, tmp_path):
     root, _ = disguised_content(tmp_path, secret, "hls-absolute-path-as-mp4")
     with pytest.raises(InfopackError) as caught:
@@ -281,7 +280,7 @@ def test_unknown_media_type_is_named_relative_to_the_content_folder(tmp_path):
     assert str(planned.value) == "content/articles/talk.md: media file content/media/notes.txt: unknown media type '.txt'"
     with pytest.raises(InfopackError) as built:
         build_bundle(root, tmp_path / "bundle")
-    assert str(built.value) == "content/media/notes.txt: unknown media type '.txt'"
+    assert str(built.value) == "content/articles/talk.md: media file content/media/notes.txt: unknown media type '.txt'"
 
 
 def test_renderer_and_media_stage_accept_the_same_extensions():

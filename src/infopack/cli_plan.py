@@ -36,6 +36,7 @@ def build_to_budget(content_dir: Path, out_dir: Path, budget: str | None, volume
                     profile: str, secret: SecretKey | None, quiet: bool) -> None:
     """`build --budget`: plan once, print the plan, build exactly that (one bundle or volumes)."""
     from infopack.bundle import build_bundle
+    from infopack.cli import signer
     from infopack.plan import build_volumes, format_plan, make_plan, parse_budget
 
     if budget is None:
@@ -45,16 +46,15 @@ def build_to_budget(content_dir: Path, out_dir: Path, budget: str | None, volume
     progress = _progress(quiet)
     plan = make_plan(content_dir, parse_budget(budget), volumes=volumes, progress=progress)
     click.echo(format_plan(plan))
+    # Each bundle is signed in its hidden folder, before anything is put at --out.
     if volumes:
-        results = build_volumes(content_dir, out_dir, plan, force=force, progress=progress)
+        results = build_volumes(content_dir, out_dir, plan, force=force, progress=progress, sign=signer(secret))
     else:
-        results = [build_bundle(content_dir, out_dir, force=force, plan=plan, progress=progress)]
+        results = [build_bundle(content_dir, out_dir, force=force, plan=plan, progress=progress, sign=signer(secret))]
     for result in results:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
-        if secret is not None:
-            from infopack.sign import sign_bundle
-
-            click.echo(f"signed: {sign_bundle(result.bundle_dir, secret)}")
+        if result.signature is not None:
+            click.echo(f"signed: {result.signature}")
         click.echo(f"built {result.articles} articles, {result.total_bytes:,} bytes")
         click.echo(f"open: {result.index_html.resolve()}")

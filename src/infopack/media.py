@@ -28,8 +28,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -717,7 +719,7 @@ def _probe(src: Path, fmt: MediaFormat, named: _Named, kind: str | None = None) 
     """ffprobe on a file that has passed `check_media_file` (or that we wrote ourselves)."""
     kind = kind or fmt.kind
     command = [_tool("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-    result = subprocess.run(command + _input_arguments(src, fmt), capture_output=True, text=True, errors="replace", check=False)
+    result = _run_tool(command + _input_arguments(src, fmt), text=True, errors="replace")
     if result.returncode != 0:
         raise named.error(f"{_unreadable(kind)}: {_one_line(result.stderr)}")
     try:
@@ -988,8 +990,26 @@ def _prepare_av(src: Path, dst_stem: Path, profile: MediaProfile, fmt: MediaForm
     return PreparedMedia(dst, kind, plan.mime, poster, width, height, round(written.duration_s, 3), size)
 
 
+# ffmpeg and ffprobe end with the build, even when it is killed with SIGKILL (no orphaned
+# transcodes): setpriv sets PR_SET_PDEATHSIG between fork and exec. Threads may start them
+# (plan), where a preexec_fn is not safe; setpriv (util-linux) is on every Debian.
+_DIE_WITH_BUILD = (
+    ["setpriv", "--pdeathsig", "KILL", "--"] if sys.platform.startswith("linux") and shutil.which("setpriv") else []
+)
+
+
+def _run_tool(command: list[str], **options) -> subprocess.CompletedProcess:
+    """Run ffmpeg/ffprobe; a child stopped by Ctrl-C is an interruption, never a bad file."""
+    result = subprocess.run(_DIE_WITH_BUILD + command, capture_output=True, check=False, **options)
+    stderr = result.stderr.strip() if result.stderr else ""
+    # ffmpeg exits 255 with nothing on stderr (-v error) when SIGINT stops it; ffprobe dies of it.
+    if result.returncode == -signal.SIGINT or (result.returncode == 255 and not stderr):
+        raise KeyboardInterrupt
+    return result
+
+
 def _run_ffmpeg(command: list[str], named: _Named, kind: str) -> bytes:
-    result = subprocess.run(command, capture_output=True, check=False)
+    result = _run_tool(command)
     if result.returncode != 0:
         message = _one_line(result.stderr.decode("utf-8", "replace"))
         raise named.error(f"{_unreadable(kind)}: {message}")

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -35,7 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 from infopack import media as media_stage
-from infopack.bundle import ONE_FILE_LIMIT, BuildResult, build_bundle, bundle_metadata, render_all
+from infopack.bundle import (ONE_FILE_LIMIT, BuildResult, Signer, Staging, build_bundle, bundle_metadata,
+                             render_all, sweep_leftovers)
 from infopack.content import load_content
 from infopack.errors import InfopackError, Problem
 from infopack.model import Article, Content
@@ -223,6 +222,20 @@ class MediaCosts:
         self.cluster = cluster
         self.say = progress
         self.raw: dict[tuple[Path, str], int] = {}
+        self.names: dict[Path, tuple[str, str]] = {}  # source -> (as shown, first article using it)
+
+    def name_sources(self, articles: list[ArticlePlan], root: Path) -> None:
+        """How a refusal names each source: relative to the content folder's parent (the form
+        content.py uses), with the article that uses it first; never the machine's absolute path."""
+        base = Path(root).resolve()
+        for article in articles:
+            for source in article.media:
+                if source not in self.names:
+                    self.names[source] = (shown_media_path(base, source), article.rel_path)
+
+    def _estimate(self, source: Path, level: str) -> int:
+        shown, used_by = self.names.get(source, (None, None))
+        return media_stage.estimate_media(source, media_stage.get_profile(level), shown=shown, used_by=used_by)
 
     def compute(self, sources: list[Path], levels: tuple[str, ...]) -> None:
         wanted = [(s, level) for level in levels for s in sources if (s, level) not in self.raw]
@@ -232,7 +245,7 @@ class MediaCosts:
         workers = max(1, min(len(wanted), os.cpu_count() or 1))
         # Threads suffice: ffprobe runs as a child process and Pillow releases the GIL to encode.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            sizes = pool.map(lambda job: media_stage.estimate_media(job[0], media_stage.get_profile(job[1])), wanted)
+            sizes = pool.map(lambda job: self._estimate(*job), wanted)
             for job, size in zip(wanted, sizes):
                 self.raw[job] = size
 
@@ -253,6 +266,14 @@ class MediaCosts:
         # A video's poster is its own file, so it occupies (at least) one more cluster.
         extra = self.cluster if media_stage.media_kind(source) == "video" else 0
         return on_card(size, self.cluster) + extra
+
+
+def shown_media_path(root: Path, source: Path) -> str:
+    """`source` as `<content folder>/<path inside it>`, or just its name if it lies elsewhere."""
+    try:
+        return str(Path(root.name) / Path(source).relative_to(root))
+    except ValueError:
+        return Path(source).name
 
 
 def _text_card_bytes(text_payload: int, html_bytes: int, cluster: int) -> int:
@@ -306,8 +327,9 @@ def make_plan(content_dir: Path, budget: Budget, *, volumes: bool = False, progr
         )
     articles = importance_order(_article_lines(content))
     say(f"planning {len(articles)} articles for {budget.label} ({budget.usable_bytes:,} usable bytes)")
-    check_media_names(articles)
+    check_media_names(articles, content.root)
     costs = MediaCosts(budget.cluster_bytes, say)
+    costs.name_sources(articles, content.root)
     sources = _unique_sources(articles)
     costs.compute(sources, ("default",))
     floors = _fat32_floors(sources, costs, articles)
@@ -353,13 +375,19 @@ def _unique_sources(articles: list[ArticlePlan]) -> list[Path]:
     return list(dict.fromkeys(source for article in articles for source in article.media))
 
 
-def check_media_names(articles: list[ArticlePlan]) -> None:
+def check_media_names(articles: list[ArticlePlan], root: Path | None = None) -> None:
     """FAT32 name rules for every media file the build will write (`media/<slug>-<n>...`)."""
     problems: list[Problem] = []
     paths: list[str] = []
+    base = Path(root).resolve() if root is not None else None
     for article in articles:
         for number, source in enumerate(article.media, start=1):
-            kind = media_stage.media_kind(source)
+            media_format = media_stage.MEDIA_FORMATS.get(Path(source).suffix.lower())
+            if media_format is None:  # named here, before any estimate reads the file
+                shown = shown_media_path(base, source) if base is not None else Path(source).name
+                problems.append(Problem(article.rel_path, f"media file {shown}: unknown media type {Path(source).suffix.lower()!r}"))
+                continue
+            kind = media_format.kind
             names = [f"media/{article.slug}-{number}.mp4", f"media/{article.slug}-{number}-poster.jpg"] if kind == "video" else [
                 f"media/{article.slug}-{number}{'.jpg' if kind == 'image' else '.mp3'}"
             ]
@@ -392,8 +420,8 @@ def _fat32_floors(sources: list[Path], costs: MediaCosts, articles: list[Article
             floors[source] = fitting[0]
         else:
             tiny = costs.file_bytes(source, "tiny")
-            user = next(a.rel_path for a in articles if source in a.media)
-            problems.append(Problem(str(source), f"over the FAT32 file limit of 4 GiB even at the smallest profile "
+            shown, user = costs.names.get(source, (source.name, next(a.rel_path for a in articles if source in a.media)))
+            problems.append(Problem(shown, f"over the FAT32 file limit of 4 GiB even at the smallest profile "
                                                  f"(about {tiny:,} bytes); cut it into parts (used by {user})"))
     if problems:
         raise InfopackError(problems)
@@ -623,37 +651,36 @@ def plan_summary(plan: Plan) -> list[str]:
 
 
 def build_volumes(content_dir: Path, out_dir: Path, plan: Plan, *, force: bool = False,
-                  progress: Progress | None = None) -> list[BuildResult]:
+                  progress: Progress | None = None, sign: Signer | None = None) -> list[BuildResult]:
     """Build every volume of a split plan as `out_dir/volume-N`, all or nothing.
 
-    The volumes are built in a hidden folder beside `out_dir` and moved into place together, so a
+    The volumes are built (and each signed with `sign`) in a hidden folder beside `out_dir` and
+    moved into place together, in one swap where the system allows (bundle.move_into_place), so a
     failure in volume 3 does not leave volumes 1 and 2 looking like a complete set.
     """
     out_dir = Path(out_dir)
     _check_volume_output(out_dir, force)
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
-    try:
+    with Staging(out_dir) as staging:
         results = [
-            build_bundle(content_dir, staging / f"volume-{n}", plan=plan, volume=n, progress=progress)
+            build_bundle(content_dir, staging.path / f"volume-{n}", plan=plan, volume=n, progress=progress, sign=sign)
             for n in range(1, plan.volumes + 1)
         ]
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return [_moved(result, out_dir / f"volume-{n}") for n, result in enumerate(results, start=1)]
+        # Each volume was flushed to the disk, and its entry here, by its own build.
+        staging.move_into_place(force)
+    return [_moved(result, out_dir / f"volume-{n}", staging.path) for n, result in enumerate(results, start=1)]
 
 
-def _moved(result: BuildResult, bundle_dir: Path) -> BuildResult:
+def _moved(result: BuildResult, bundle_dir: Path, staging: Path) -> BuildResult:
     one_file = bundle_dir / result.one_file_html.name if result.one_file_html is not None else None
-    return replace(result, bundle_dir=bundle_dir, index_html=bundle_dir / "index.html", one_file_html=one_file)
+    signature = result.signature
+    if signature is not None and signature.is_relative_to(staging):
+        signature = bundle_dir.parent / signature.relative_to(staging)
+    return replace(result, bundle_dir=bundle_dir, index_html=bundle_dir / "index.html", one_file_html=one_file,
+                   signature=signature)
 
 
 def _check_volume_output(out_dir: Path, force: bool) -> None:
+    sweep_leftovers(out_dir)  # what a killed build left beside it (put back, or removed)
     if not out_dir.exists():
         return
     if not force:

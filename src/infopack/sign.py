@@ -571,12 +571,30 @@ def _set_created_time(path: Path, created: str) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never a part: write beside, flush, rename, and
+    flush the folder so the rename itself survives a power cut. A failed write leaves no
+    temporary file in signatures/, where verify would meet it."""
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot flush a folder; the file itself is already on disk
+    finally:
+        os.close(fd)
 
 
 def sign_bundle(
@@ -604,7 +622,9 @@ def sign_bundle(
         _write_atomically(signature_out, signature.to_bytes())
         return signature_out
     directory = bundle_dir / SIGNATURES_DIR
-    directory.mkdir(exist_ok=True)
+    if not directory.is_dir():
+        directory.mkdir()
+        _fsync_folder(bundle_dir)  # the new signatures/ entry, before a signature is put in it
     target = directory / signature_file_name(secret_key.key_id)
     _write_atomically(target, signature.to_bytes())
     _set_created_time(target, manifest.bundle.created)
