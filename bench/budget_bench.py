@@ -30,13 +30,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from media_bench import (
+    machine,  # the same machine line as the media benchmark (bench/ is on sys.path)
+)
 from PIL import Image, ImageOps
 
-from infopack import media as media_stage
-from infopack import plan as plan_stage
-from infopack.bundle import build_bundle
-from infopack.plan import make_plan, on_card, parse_budget
-from media_bench import machine  # the same machine line as the media benchmark (bench/ is on sys.path)
+from infopack.build import media as media_stage
+from infopack.build.assemble import build_bundle
+from infopack.plan.planner import make_plan, on_card, parse_budget
+from infopack.plan.planner import planner as plan_stage
 
 PHOTO_SIZE = (4000, 3000)
 CLIP_SECONDS = 12

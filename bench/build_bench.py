@@ -24,9 +24,9 @@ import zstandard
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_corpus import write_content_folder  # noqa: E402
 
-from infopack.bundle import build_bundle  # noqa: E402
-from infopack.content import load_content  # noqa: E402
-from infopack.render import finish_html, render_article  # noqa: E402
+from infopack.build.assemble import build_bundle  # noqa: E402
+from infopack.build.render import finish_html, render_article  # noqa: E402
+from infopack.content.load import load_content  # noqa: E402
 
 
 def payload_bytes(bundle: Path, prefix: str) -> int:

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from infopack.copy import copy_bundle
-from infopack.keys import generate_secret_key
-from infopack.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.drives.copy import copy_bundle
+from infopack.trust.keys import generate_secret_key
+from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
 
 MB = 1024 * 1024
 

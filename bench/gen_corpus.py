@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
 
 KO_NOUNS = (
     "학교 역사 노동 이용 여자 양식 세계 경제 정부 사람 가족 시장 농업 기술 과학 의료 병원 교육 "

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, features
 
-from infopack.media import MAX_VIDEO_FPS, PROFILES, X264_PRESET, prepare_media
+from infopack.build.media import MAX_VIDEO_FPS, PROFILES, X264_PRESET, prepare_media
 
 DEFAULT = PROFILES["default"]
 SMALL = PROFILES["small"]

@@ -69,7 +69,7 @@ def convert(source_root: Path, out: Path, lang: str, title: str) -> int:
         if not page_title or not plain(body):
             continue
 
-        def relink(match: re.Match[str]) -> str:
+        def relink(match: re.Match[str], page: Path = page) -> str:  # used at once, in this iteration
             target = (page.parent / match.group(1)).resolve()
             slug = slugs.get(target)
             return f'href="{slug}.html"' if slug else 'href="#"'

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 from gen_corpus import KO_NOUNS, generate_articles  # noqa: E402
 
-from infopack.pack import compress_frames, train_dictionary  # noqa: E402
-from infopack.search import SearchDoc, build_search_index  # noqa: E402
+from infopack.build.pack import compress_frames, train_dictionary  # noqa: E402
+from infopack.build.search import SearchDoc, build_search_index  # noqa: E402
 
-SEARCH_JS = ROOT / "src" / "infopack" / "viewer" / "search.js"
-ZSTD_JS = ROOT / "src" / "infopack" / "viewer" / "zstd.js"
+SEARCH_JS = ROOT / "src" / "infopack" / "build" / "viewer" / "search.js"
+ZSTD_JS = ROOT / "src" / "infopack" / "build" / "viewer" / "zstd.js"
 PAGE = ROOT / "tests" / "js" / "search_runner.html"  # the loader page, shared with the tests
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_bench import percentile, run_browser, write_page  # noqa: E402
 
-from infopack.pack import compress_frames, train_dictionary  # noqa: E402
-from infopack.search import SearchDoc, build_search_index  # noqa: E402
+from infopack.build.pack import compress_frames, train_dictionary  # noqa: E402
+from infopack.build.search import SearchDoc, build_search_index  # noqa: E402
 
 
 class TextExtractor(HTMLParser):

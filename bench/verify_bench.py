@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infopack.keys import generate_secret_key
-from infopack.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.trust.keys import generate_secret_key
+from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
 
 MIB = 1024 * 1024
 GNU_TIME = "/usr/bin/time"  # Debian package `time`
@@ -88,7 +88,7 @@ def warm(root: Path) -> None:
 def measure(bundle: Path, pub: Path) -> tuple[Run, Run]:
     sha_command = ["sha256sum", "--quiet", "--strict", "-c", "SHA256SUMS"]
     verify_command = [
-        sys.executable, "-c", "from infopack.cli import main; main()",
+        sys.executable, "-c", "from infopack.commands import main; main()",
         "verify", str(bundle), "--trust", str(pub),
     ]
     warm(bundle)

@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_corpus import write_content_folder  # noqa: E402
 
-from infopack.bundle import build_bundle  # noqa: E402
-from infopack.viewer_build import SCRIPT_FILES, _asset  # noqa: E402
+from infopack.build.assemble import build_bundle  # noqa: E402
+from infopack.build.viewer import SCRIPT_FILES, _asset  # noqa: E402
 
 CACHE = Path("/tmp/infopack-bench")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from infopack.bundle import build_bundle  # noqa: E402
-from infopack.content import load_content  # noqa: E402
-from infopack.render import finish_html, render_article  # noqa: E402
+from infopack.build.assemble import build_bundle  # noqa: E402
+from infopack.build.render import finish_html, render_article  # noqa: E402
+from infopack.content.load import load_content  # noqa: E402
 
 
 def rendered_articles(content: Path) -> list[tuple[str, str, str]]:

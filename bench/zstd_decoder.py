@@ -1,4 +1,4 @@
-"""Benchmark: our JS zstd decoder (src/infopack/viewer/zstd.js) against fzstd, in one Chromium run.
+"""Benchmark: our JS zstd decoder (src/infopack/build/viewer/zstd.js) against fzstd, in one Chromium run.
 
     python bench/zstd_decoder.py [--articles 3000] [--rounds 11] [--workdir DIR]
 
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from gen_corpus import generate_articles  # noqa: E402
 
-DECODER = ROOT / "src" / "infopack" / "viewer" / "zstd.js"
+DECODER = ROOT / "src" / "infopack" / "build" / "viewer" / "zstd.js"
 FZSTD = ROOT / "node_modules" / "fzstd" / "umd" / "index.js"
 CHROMIUM = "/usr/bin/chromium"
 LEVEL = 19
@@ -52,7 +52,7 @@ class FrameSet:
     offsets: list[int]
 
     @classmethod
-    def of(cls, frames: list[bytes]) -> "FrameSet":
+    def of(cls, frames: list[bytes]) -> FrameSet:
         offsets = [0]
         for frame in frames:
             offsets.append(offsets[-1] + len(frame))
@@ -167,7 +167,7 @@ def run_in_chromium(work: Path, rounds: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import CHROMIUM_ARGS
+    from kit.browser import CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

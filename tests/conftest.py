@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from kit.browser import CHROMIUM, CHROMIUM_ARGS
+
 # Without these flags Chromium phones home at start-up; the machine has no network and we want a
 # request log that only shows what the page itself asked for.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +43,11 @@ def page(browser):
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives a real browser carries the `browser` mark, so a quick run can skip
+    them: `bash tools/test.sh -m "not browser"`."""
+    for item in items:
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ())) or "viewer" in item.path.parts:
+            item.add_marker(pytest.mark.browser)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from infopack.build.media import PROFILES, PreparedMedia, prepare_media
 from infopack.errors import InfopackError
-from infopack.media import PROFILES, PreparedMedia, prepare_media
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "content" / "media"

@@ -6,6 +6,7 @@
 #   images), fonts-noto-cjk (Korean text in screenshots), npm (dev tools below).
 #   Python (in .venv): infopack with its test extras (pytest, hypothesis, playwright, ruff, mypy, ...).
 #   npm (dev only, never in a bundle): fzstd (a comparator for our JS zstd decoder), acorn.
+# ruff and mypy run first (pyproject.toml says what they check).
 # Extra arguments go to pytest, e.g. `bash tools/test.sh -m "not browser"` for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +17,6 @@ apt_need chromium firefox-esr ffmpeg libimage-exiftool-perl espeak-ng minisign d
 command -v npm >/dev/null || apt_need npm   # Debian's npm only where no Node.js is installed already
 venv_ready "[test]"
 npm ci --no-audit --no-fund --loglevel=error
+.venv/bin/ruff check src tests bench tools
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

@@ -1,13 +1,20 @@
-"""Errors that reach the user as one line: `path:line: problem`.
+"""Errors that reach the user as one line: `path:line: problem`, and the exit code each one means.
 
 Every stage raises these (never a bare exception) for bad input, so the CLI can print one line,
-exit non-zero and show no traceback.
+exit non-zero and show no traceback. This module imports nothing of infopack's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# The exit codes, in one place (README: "exit codes"). `verify` and `copy` also use EXIT_FAILED for
+# "this bundle is not good"; bad arguments, keys or state files are EXIT_USAGE there.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 @dataclass(frozen=True)
@@ -50,3 +57,17 @@ class ProblemList:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+class UsageProblem(InfopackError):
+    """Bad arguments, keys or state given to a command that judges a bundle (verify, copy): exit 2,
+    because exit 1 there means "this bundle is not good"."""
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The one map from what went wrong to the exit code a command ends with."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, UsageProblem):
+        return EXIT_USAGE
+    return EXIT_FAILED

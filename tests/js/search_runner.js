@@ -17,7 +17,7 @@ const path = require('path');
 const vm = require('vm');
 
 const root = path.join(__dirname, '..', '..');
-const enginePath = path.join(root, 'src', 'infopack', 'viewer', 'search.js');
+const enginePath = path.join(root, 'src', 'infopack', 'build', 'viewer', 'search.js');
 vm.runInThisContext(fs.readFileSync(enginePath, 'utf8'), { filename: enginePath });
 const S = globalThis.InfopackSearch;
 const fzstd = require(path.join(root, 'node_modules', 'fzstd'));

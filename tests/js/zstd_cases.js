@@ -15,7 +15,7 @@ const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 
-const decoderPath = path.join(__dirname, '..', '..', 'src', 'infopack', 'viewer', 'zstd.js');
+const decoderPath = path.join(__dirname, '..', '..', 'src', 'infopack', 'build', 'viewer', 'zstd.js');
 vm.runInThisContext(fs.readFileSync(decoderPath, 'utf8'), { filename: decoderPath });
 const zstd = globalThis.InfopackZstd;
 

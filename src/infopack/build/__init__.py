@@ -1,0 +1,1 @@
+"""The build pipeline: render -> media -> pack -> search index -> viewer -> assemble."""

@@ -1,0 +1,746 @@
+"""Build a bundle: content -> render -> media -> pack + index -> files, written atomically.
+
+The bundle is assembled in a hidden temporary folder beside the output, signed and flushed to the
+disk there, and only then put in place: in one step where the system can swap two folders, so a
+build killed at any moment leaves either the old bundle or the new one at the output, each whole
+and signed (docs/FORMAT.md section 6.4). The next build clears what a killed one left behind. The
+content folder is only read. Two builds of the same content give byte-identical bundles, file
+times included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import hashlib
+import html
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import platform
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from calendar import timegm
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from infopack.build import media as media_stage
+from infopack.build.pack import (
+    PackedText,
+    compress_json,
+    data_file_text,
+    inline_data_element,
+    pack_articles,
+)
+from infopack.build.render import RenderedArticle, finish_html, render_article
+from infopack.build.search import SearchDoc, build_search_index
+from infopack.build.viewer import render_viewer
+from infopack.content.load import load_content
+from infopack.content.model import Article, Content
+from infopack.errors import InfopackError, Problem
+from infopack.trust.sign import BundleInfo, write_manifest
+
+if TYPE_CHECKING:
+    from infopack.plan.planner import Plan, Selection
+
+FORMAT = "infopack/1"
+PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
+ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
+# Above this a phone browser takes too long (or runs out of memory) to open one HTML file.
+ONE_FILE_LIMIT = 48 * 1024 * 1024
+# 500 entries (~40 KB compressed): the library's first screen needs one shard, and a search's 50
+# results, scattered over the library, need at most 50 small ones (BENCHMARKS.md, "Viewer").
+CATALOG_SHARD_SIZE = 500
+SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
+FACET_SHARD_TARGET = 50_000  # article numbers per facet shard
+
+Progress = Callable[[str], None]
+# Signs a finished bundle folder (manifest written) and returns the signature file it wrote there.
+Signer = Callable[[Path], Path]
+
+
+@dataclass
+class BuildResult:
+    bundle_dir: Path
+    index_html: Path
+    one_file_html: Path | None
+    articles: int
+    total_bytes: int
+    warnings: list[str] = field(default_factory=list)
+    signature: Path | None = None  # where the signature written by `sign` ended up
+
+
+@dataclass
+class BundleFile:
+    """One file of the bundle as it will appear in the manifest."""
+
+    path: str
+    data: bytes
+
+
+def build_bundle(
+    content_dir: Path,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    profile: str = "default",
+    progress: Progress | None = None,
+    plan: Plan | None = None,
+    volume: int = 1,
+    sign: Signer | None = None,
+) -> BuildResult:
+    """Build `content_dir` into `out_dir`. With a `plan` (infopack.plan.make_plan), only the
+    articles the plan keeps in `volume` are built, each media file at the profile the plan chose.
+    `sign` (e.g. `lambda folder: sign_bundle(folder, key)`) signs the bundle before it is put in
+    place, so no unsigned bundle is ever at `out_dir`, not even for a moment."""
+    content_dir = Path(content_dir)
+    out_dir = Path(out_dir)
+    say = progress or (lambda message: None)
+    _check_output_location(content_dir, out_dir, force, say)
+    content = load_content(content_dir)
+    say(f"loaded {len(content.articles)} articles")
+    selection = plan.selection(volume) if plan is not None else None
+    if selection is not None:
+        content = _selected_content(content, selection)
+        say(f"the plan keeps {len(content.articles)} of them")
+    articles = sorted(content.articles, key=lambda a: a.slug)
+    articles.sort(key=lambda a: a.date, reverse=True)  # library order: newest first, then slug
+
+    rendered = render_all(content, articles)
+    say("rendered articles")
+
+    signature = None
+    with Staging(out_dir) as staging:
+        profile_for = selection.profile_for if selection is not None else (lambda source: profile)
+        html_docs, media_files = _prepare_media(content, articles, rendered, staging.path, profile_for, say)
+        volume_of = selection.volume if selection is not None else None
+        files = _assemble(content, articles, rendered, html_docs, say, volume_of)
+        for bundle_file in files:
+            _write(staging.path / bundle_file.path, bundle_file.data)
+        total = sum(len(f.data) for f in files) + sum(p.stat().st_size for p in media_files)
+        _write_manifest(staging.path, content)
+        if sign is not None:
+            written = sign(staging.path)
+            signature = out_dir / written.relative_to(staging.path) if written.is_relative_to(staging.path) else written
+        _set_times_and_flush(staging.path, content)
+        staging.move_into_place(force)
+    warnings = [w for r in rendered for w in r.warnings]
+    say(f"wrote {out_dir}")
+    return BuildResult(
+        bundle_dir=out_dir,
+        index_html=out_dir / "index.html",
+        one_file_html=(out_dir / ONE_FILE_NAME) if (out_dir / ONE_FILE_NAME).exists() else None,
+        articles=len(articles),
+        total_bytes=total,
+        warnings=warnings,
+        signature=signature,
+    )
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+def _selected_content(content: Content, selection: Selection) -> Content:
+    """The content as the plan wants it built: only its articles, and a volume's own bundle id.
+    The date stays the whole library's, so every volume of one release carries the same one."""
+    present = {a.slug for a in content.articles}
+    missing = sorted(selection.slugs - present)
+    if missing:
+        raise InfopackError(f"the content changed since it was planned: no article {missing[0]!r}", content.root)
+    settings = replace(content.settings, created=content.created)
+    if selection.bundle_id is not None:
+        settings = replace(settings, id=selection.bundle_id)
+    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs])
+
+
+def _check_output_location(content_dir: Path, out_dir: Path, force: bool, say: Progress) -> None:
+    content = content_dir.resolve()
+    out = out_dir.resolve()
+    if out == content or out.is_relative_to(content):
+        raise InfopackError("the output folder is inside the content folder; choose another --out", out_dir)
+    if content.is_relative_to(out):
+        raise InfopackError("the output folder contains the content folder; choose another --out", out_dir)
+    # Before the checks below: a bundle that a killed build left beside --out is put back first,
+    # so "already exists" is said about it as it would have been before that build.
+    sweep_leftovers(out_dir, say)
+    if out.exists():
+        if not force:
+            raise InfopackError("already exists; use --force to replace it", out_dir)
+        if not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file()):
+            raise InfopackError("exists and is not a bundle; refusing to replace it even with --force", out_dir)
+
+
+def _render_chunk(job: tuple[list[Article], Path, dict[str, str], set[str]]) -> list[RenderedArticle]:
+    articles, root, slugs_by_path, slugs = job
+    return [render_article(a, root, slugs_by_path, slugs) for a in articles]
+
+
+def render_all(content: Content, articles: list[Article]) -> list[RenderedArticle]:
+    """Render on every core (the sanitiser holds the GIL); results keep library order."""
+    slugs_by_path = {str(a.source_path.resolve()): a.slug for a in articles}
+    slugs = {a.slug for a in articles}
+    workers = os.cpu_count() or 1
+    if workers == 1 or len(articles) < PARALLEL_RENDER_MIN:
+        rendered = _render_chunk((articles, content.root, slugs_by_path, slugs))
+    else:
+        size = -(-len(articles) // (workers * 4))
+        jobs = [(articles[i : i + size], content.root, slugs_by_path, slugs) for i in range(0, len(articles), size)]
+        rendered = [r for chunk in _render_in_workers(jobs, workers) for r in chunk]
+    problems = [Problem(a.rel_path, message) for a, r in zip(articles, rendered) for message in r.problems]
+    if problems:
+        raise InfopackError(problems)
+    return rendered
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process end when `parent_pid` (its parent) does, even by SIGKILL.
+
+    A worker waiting for work does not notice that the build is gone: the workers forked after
+    it hold copies of the build's end of its pipe, so the pipe never reads as closed and it would
+    wait forever. On Linux the kernel sends it SIGKILL when its parent dies; elsewhere a thread
+    polls for the parent. A parent that died before the request was made is caught by the pid check.
+    """
+    if not _request_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _request_death_signal() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _render_in_workers(jobs: list, workers: int) -> list[list[RenderedArticle]]:
+    """Each job rendered in one of `workers` forked processes; results in job order.
+
+    A small pool of our own rather than concurrent.futures: its threads cannot be torn down
+    safely once a worker is killed mid-job (Python 3.11's executor can then hang the process at
+    exit), and an interrupted build must stop its workers at once, not after their jobs. Here
+    each worker has one pipe, is told a job number (the jobs themselves it has from the fork),
+    and answers with the result; there are no threads, so killing the workers ends everything.
+    """
+    context = multiprocessing.get_context("fork")
+    parent = os.getpid()
+    links: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]] = []
+    results: list[list[RenderedArticle] | None] = [None] * len(jobs)
+    try:
+        for _ in range(min(workers, len(jobs))):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_render_worker, args=(theirs, jobs, parent), daemon=True)
+            process.start()
+            theirs.close()  # before the next fork: a dead worker's pipe must read as closed here
+            links.append((process, ours))
+        waiting = iter(range(len(jobs)))
+        busy: dict[multiprocessing.connection.Connection, int] = {}
+        for _process, connection in links:
+            _give_next(connection, waiting, busy)
+        while busy:
+            for connection in multiprocessing.connection.wait(list(busy)):
+                try:
+                    succeeded, value = connection.recv()
+                except EOFError:
+                    raise RuntimeError("a render worker ended unexpectedly (out of memory?)") from None
+                if not succeeded:
+                    raise value
+                results[busy.pop(connection)] = value
+                _give_next(connection, waiting, busy)
+    except BaseException:
+        for process, _connection in links:  # an error or Ctrl-C: the other jobs are not wanted
+            process.kill()
+        raise
+    finally:
+        for process, connection in links:
+            process.join()
+            connection.close()
+    return results  # every slot is filled once busy is empty
+
+
+def _give_next(connection, waiting, busy: dict) -> None:
+    number = next(waiting, None)
+    connection.send(number)  # None: no more work, end
+    if number is not None:
+        busy[connection] = number
+
+
+def _render_worker(connection, jobs: list, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    # Ctrl-C reaches the whole process group. The build itself answers it (stops the workers and
+    # says "interrupted"); a worker that also took it would print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            number = connection.recv()
+        except EOFError:  # the build is gone
+            return
+        if number is None:
+            return
+        try:
+            answer = (True, _render_chunk(jobs[number]))
+        except Exception as err:  # noqa: BLE001  (any failure goes to the build, which raises it)
+            answer = (False, err)
+        try:
+            connection.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:  # an exception pickle refuses
+            connection.send((False, RuntimeError(f"rendering failed: {err}")))
+
+
+def _prepare_media(
+    content: Content,
+    articles: list[Article],
+    rendered: list[RenderedArticle],
+    staging: Path,
+    profile_for: Callable[[Path], str],
+    say: Progress,
+) -> tuple[list[bytes], list[Path]]:
+    """Clean and copy each article's media as `media/<slug>-<n>.<ext>`; finish the article HTML."""
+    media_stage.get_profile(profile_for(Path()))  # an unknown profile name fails before any work
+    media_dir = staging / "media"
+    written: list[Path] = []
+    html_docs: list[bytes] = []
+    prepared_by_source: dict[Path, media_stage.PreparedMedia] = {}
+    count = sum(len(r.media) for r in rendered)
+    done = 0
+    for article, result in zip(articles, rendered):
+        names: list[str] = []
+        posters: list[str | None] = []
+        for number, source in enumerate(result.media, start=1):
+            prepared = prepared_by_source.get(source)
+            if prepared is None:
+                media_dir.mkdir(exist_ok=True)
+                profile = media_stage.get_profile(profile_for(source))
+                prepared = media_stage.prepare_media(source, media_dir / f"{article.slug}-{number}", profile, used_by=article.rel_path)
+                prepared_by_source[source] = prepared
+                written.append(prepared.path)
+                if prepared.poster is not None:
+                    written.append(prepared.poster)
+            names.append(prepared.path.name)
+            posters.append(prepared.poster.name if prepared.poster is not None else None)
+            done += 1
+            if done % 20 == 0:
+                say(f"media {done}/{count}")
+        result.media_names = names
+        html_docs.append(finish_html(_credits(content, article) + result.html, names, posters).encode("utf-8"))
+    return html_docs, written
+
+
+def _credits(content: Content, article: Article) -> str:
+    """Authors and source reach the card only when the bundle's settings opt in: a name on a
+    card can endanger the person named (docs/FORMAT.md section 12)."""
+    parts = []
+    if content.settings.publish_authors and article.authors:
+        parts.append(", ".join(article.authors))
+    if content.settings.publish_sources and article.source:
+        parts.append(article.source)
+    if not parts:
+        return ""
+    return "<p><small>" + html.escape(" · ".join(parts), quote=False) + "</small></p>\n"
+
+
+def _assemble(
+    content: Content,
+    articles: list[Article],
+    rendered: list[RenderedArticle],
+    html_docs: list[bytes],
+    say: Progress,
+    volume: tuple[int, int] | None = None,
+) -> list[BundleFile]:
+    # Compression runs in zstd's threads (no GIL) while this thread builds the search index.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        packing = background.submit(pack_articles, html_docs)
+        search = build_search_index(
+            [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
+        )
+        packed = packing.result()
+    say(f"compressed text: {sum(len(p) for p in packed.packs):,} bytes in {len(packed.packs)} packs")
+    payloads: dict[str, bytes] = {}
+    if packed.dictionary is not None:
+        payloads["dict"] = packed.dictionary
+    for number, pack in enumerate(packed.packs):
+        payloads[f"text/{number:04d}"] = pack
+    payloads.update(_catalog_payloads(articles, rendered, packed))
+    slug_payloads, slug_shards = _slug_payloads(articles)
+    payloads.update(slug_payloads)
+    facet_payloads, facet_shards = _facet_payloads(articles)
+    payloads.update(facet_payloads)
+    payloads.update(search.payloads)
+    say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
+
+    root = _root_document(content, articles, payloads, slug_shards, search.meta)
+    root["facet_shards"] = facet_shards
+    if volume is not None:
+        root["bundle"]["volume"] = list(volume)  # the viewer says "Volume n of total"
+    ordered = sorted(payloads.items())
+    files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
+    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
+    one_file = _one_file_variant(root, content, ordered, media_omitted=any(r.media for r in rendered))
+    if one_file is None:
+        say(f"no {ONE_FILE_NAME}: the library is larger than {ONE_FILE_LIMIT // 2**20} MB, too big for a phone to open as one file")
+    else:
+        files.append(BundleFile(ONE_FILE_NAME, one_file))
+    return files
+
+
+def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, bytes]], media_omitted: bool) -> bytes | None:
+    """Viewer + every payload inline, for phones that hand the browser a single file."""
+    inline_bytes = sum(len(payload) * 4 // 3 + len(name) + 48 for name, payload in payloads)
+    if inline_bytes > ONE_FILE_LIMIT:
+        return None
+    inline = "".join(inline_data_element(name, payload) + "\n" for name, payload in payloads)
+    one_root = {**root, "one_file": True, "media_omitted": media_omitted}
+    return render_viewer(one_root, content.settings.lang, inline_data=inline)
+
+
+def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:
+    entries = [
+        [a.slug, a.title, a.date.isoformat(), a.lang, a.summary, a.tags, *packed.locators[i],
+         [f"media/{name}" for name in rendered[i].media_names]]
+        for i, a in enumerate(articles)
+    ]  # fmt: skip
+    return {
+        f"cat/{start // CATALOG_SHARD_SIZE:04d}": compress_json(entries[start : start + CATALOG_SHARD_SIZE])
+        for start in range(0, len(entries), CATALOG_SHARD_SIZE)
+    }
+
+
+def fnv1a32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def _slug_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
+    shards = max(1, -(-len(articles) // SLUG_SHARD_TARGET))
+    tables: list[dict[str, int]] = [{} for _ in range(shards)]
+    for number, article in enumerate(articles):
+        tables[fnv1a32(article.slug) % shards][article.slug] = number
+    return {f"slug/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
+
+
+def _facet_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
+    """`tag:<tag>` and `lang:<code>` -> article numbers, so a filtered library reads one small file
+    instead of every catalog shard. Numbers are delta-encoded (first absolute): mostly 1-2 digits."""
+    facets: dict[str, list[int]] = {}
+    for number, article in enumerate(articles):
+        for key in [f"lang:{article.lang}"] + [f"tag:{tag}" for tag in dict.fromkeys(article.tags)]:
+            facets.setdefault(key, []).append(number)
+    total = sum(len(ids) for ids in facets.values())
+    shards = max(1, -(-total // FACET_SHARD_TARGET))
+    tables: list[dict[str, list[int]]] = [{} for _ in range(shards)]
+    for key in sorted(facets):
+        ids = facets[key]
+        tables[fnv1a32(key) % shards][key] = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
+    return {f"facet/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
+
+
+def _year_ranges(articles: list[Article]) -> list[list[int]]:
+    """[year, first article number, count]: library order is by date, so a year is one range."""
+    ranges: list[list[int]] = []
+    for number, article in enumerate(articles):
+        if not ranges or ranges[-1][0] != article.date.year:
+            ranges.append([article.date.year, number, 0])
+        ranges[-1][2] += 1
+    return ranges
+
+
+def _root_document(
+    content: Content, articles: list[Article], payloads: dict[str, bytes], slug_shards: int, search_meta: dict
+) -> dict:
+    return {
+        "format": FORMAT,
+        "bundle": bundle_metadata(content),
+        "articles": len(articles),
+        "catalog_shard_size": CATALOG_SHARD_SIZE,
+        "slug_shards": slug_shards,
+        "langs": dict(sorted(Counter(a.lang for a in articles).items())),
+        "tags": dict(sorted(Counter(t for a in articles for t in dict.fromkeys(a.tags)).items())),
+        "years": _year_ranges(articles),
+        "files": {name: [len(data), hashlib.sha256(data).hexdigest()] for name, data in sorted(payloads.items())},
+        "search": search_meta,
+    }
+
+
+def bundle_metadata(content: Content) -> dict:
+    settings = content.settings
+    return {
+        "id": settings.id,
+        "title": settings.title,
+        "description": settings.description,
+        "lang": settings.lang,
+        "sequence": settings.sequence,
+        "created": content.created.isoformat(),
+        "publisher": settings.publisher,
+    }
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _write_manifest(staging: Path, content: Content) -> None:
+    """SHA256SUMS, then manifest.json, last of all (docs/FORMAT.md section 6)."""
+    write_manifest(staging, BundleInfo(**bundle_metadata(content)))
+
+
+def _set_times_and_flush(staging: Path, content: Content) -> None:
+    """Every file and folder gets the content's date (no trace of when or where it was built) and
+    is flushed to the disk, in one pass from the deepest level up. The flush is what lets the
+    rename that publishes the bundle be trusted: without it a power cut soon after could leave
+    a bundle whose names are all there but whose files are empty."""
+    stamp = timegm(content.created.timetuple())
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp made it private
+    except OSError as err:  # a file system without Unix permissions (FAT through FUSE)
+        if err.errno not in (errno.ENOSYS, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    for directory, _subdirs, names in os.walk(staging, topdown=False):
+        for name in names:
+            _stamp_and_flush(os.path.join(directory, name), stamp, directory=False)
+        # A folder's own date is set after its contents, whose changes would otherwise move it.
+        _stamp_and_flush(directory, stamp, directory=True)
+
+
+def _stamp_and_flush(path: str, stamp: int, *, directory: bool) -> None:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    fd = os.open(path, flags)
+    try:
+        os.utime(fd, (stamp, stamp))
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        # Some file systems cannot flush a folder (EINVAL); there is nothing more to do there.
+        if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+
+
+def fsync_folder(path: Path) -> None:
+    """Flush a folder's list of names: the entry a rename created or removed in it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- putting a finished folder in place ---------------------------------------------------------
+#
+# A build works in `.NAME.partial-<pid>-<random>` beside NAME and holds an flock on that folder for
+# as long as it lives. The kernel drops the lock when the process dies, however it dies, so the
+# next build can tell a killed build's leftovers (no lock, pid gone) from a live concurrent one's.
+
+
+def _leftover_prefixes(name: str) -> tuple[str, str]:
+    return f".{name}.partial-", f".{name}.old-"
+
+
+class Staging:
+    """A locked, hidden folder beside `out_dir` to build in; removed on leaving unless moved in.
+
+    `with Staging(out) as staging: ...write into staging.path...; staging.move_into_place(force)`
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.parent = self.out_dir.resolve().parent
+        self.parent.mkdir(parents=True, exist_ok=True)
+        # The pid in the name says whose folder this is even where locks do not work.
+        prefix = _leftover_prefixes(self.out_dir.name)[0] + f"{os.getpid()}-"
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.parent))
+        self._lock = _lock_folder(self.path)
+        self.moved = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if not self.moved:
+                shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)
+
+    def move_into_place(self, force: bool) -> None:
+        """Put the finished folder at `out_dir`, replacing what is there only with `force`."""
+        move_into_place(self.path, self.out_dir, force)
+        self.moved = True
+
+
+def _lock_folder(path: Path) -> int | None:
+    """An exclusive flock on the folder itself (no lock file that could end up in a bundle)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by someone else, or no locks on this file system: the pid has to do
+        os.close(fd)
+        return None
+    return fd
+
+
+def move_into_place(staging: Path, out_dir: Path, force: bool) -> None:
+    """Rename the finished `staging` to `out_dir`; an existing `out_dir` is swapped out in one step
+    where the system allows it, then removed.
+
+    Without an atomic swap (not Linux, or a file system such as FAT that refuses it) the old
+    folder is first renamed to `.NAME.old-<pid>-<random>`: a build killed before the second
+    rename leaves nothing at NAME but that complete old folder beside it, and the next build
+    (sweep_leftovers) renames it back before doing anything else.
+    """
+    parent = staging.parent
+    if not os.path.lexists(out_dir):
+        os.rename(staging, out_dir)
+        fsync_folder(parent)
+        return
+    if not force:
+        raise InfopackError("already exists; use --force to replace it", out_dir)
+    if exchange_paths(staging, out_dir):
+        # The old folder now has the staging name (still marked with our pid: nobody else
+        # removes it while we live; if we die now the next build removes it).
+        fsync_folder(parent)
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    retired = parent / staging.name.replace(".partial-", ".old-", 1)
+    lock = _lock_folder(out_dir)  # a concurrent build's sweep must not restore it under our feet
+    try:
+        try:
+            os.rename(out_dir, retired)
+            os.rename(staging, out_dir)
+        except BaseException:  # an error or Ctrl-C between the renames: put the old one back
+            if not os.path.lexists(out_dir) and os.path.lexists(retired):
+                os.rename(retired, out_dir)
+            raise
+        fsync_folder(parent)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_SYS_RENAMEAT2 = {"x86_64": 316, "amd64": 316, "aarch64": 276, "arm64": 276}
+# What renameat2 answers when the kernel or the file system cannot swap: fall back, don't fail.
+_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM}
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False if the system
+    or the file system cannot, in which case nothing was changed."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    old, new = os.fsencode(first), os.fsencode(second)
+    wrapper = getattr(libc, "renameat2", None)  # glibc 2.28 and later
+    if wrapper is not None:
+        wrapper.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        result = wrapper(_AT_FDCWD, old, _AT_FDCWD, new, _RENAME_EXCHANGE)
+    else:
+        number = _SYS_RENAMEAT2.get(platform.machine().lower())
+        if number is None:
+            return False
+        result = libc.syscall(ctypes.c_long(number), ctypes.c_long(_AT_FDCWD), ctypes.c_char_p(old),
+                              ctypes.c_long(_AT_FDCWD), ctypes.c_char_p(new), ctypes.c_long(_RENAME_EXCHANGE))
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+_PID_IN_NAME = re.compile(r"(\d+)(?:-|\Z)")
+
+
+def sweep_leftovers(out_dir: Path, say: Progress | None = None) -> None:
+    """Clear what killed builds left beside `out_dir`: `.NAME.partial-*` folders are removed, and a
+    `.NAME.old-*` folder is renamed back to NAME when NAME is missing (a build killed between the
+    two renames of the fallback swap), else removed. A folder still locked by a live build, or
+    named with the pid of a live process, is left alone; nothing not named like ours is touched.
+    """
+    out_dir = Path(out_dir)
+    parent = out_dir.resolve().parent
+    try:
+        entries = sorted(os.scandir(parent), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return
+    partial, old = _leftover_prefixes(out_dir.name)
+    for entry in entries:
+        kind = "partial" if entry.name.startswith(partial) else "old" if entry.name.startswith(old) else None
+        if kind is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        suffix = entry.name[len(partial if kind == "partial" else old) :]
+        pid = _PID_IN_NAME.match(suffix)
+        if pid is not None and _process_alive(int(pid.group(1))):
+            continue
+        path = Path(entry.path)
+        try:
+            lock = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live build (perhaps in another pid namespace) is using it
+            except OSError:
+                pass  # no locks here: the pid check above is all there is
+            if kind == "old" and not os.path.lexists(out_dir) and (path / "manifest.json").is_file():
+                os.rename(path, out_dir)
+                fsync_folder(parent)
+                if say is not None:
+                    say(f"put back {out_dir}, which a killed build had moved aside")
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(lock)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

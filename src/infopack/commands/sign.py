@@ -1,0 +1,29 @@
+"""`infopack sign`: sign (or co-sign) a bundle's manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from infopack.commands.support import passphrase_option, reported, unlock_secret_key
+from infopack.errors import InfopackError
+from infopack.trust.sign import sign_bundle
+
+
+@click.command("sign")
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@passphrase_option
+@click.option("--signature-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the signature here instead of BUNDLE/signatures/.")
+@click.option("--expires", help="Signed expiry date YYYY-MM-DD (a warning in verify).")
+@reported
+def command(bundle: Path, key_path: Path, passphrase_file: Path | None, signature_out: Path | None,
+            expires: str | None) -> None:
+    """Sign BUNDLE/manifest.json (adds a co-signature if other keys signed it already)."""
+    if key_path.resolve().is_relative_to(bundle.resolve()):
+        raise InfopackError("the secret key is inside the bundle; move it out first", key_path)
+    secret = unlock_secret_key(key_path, passphrase_file)
+    written = sign_bundle(bundle, secret, signature_out=signature_out, expires=expires)
+    click.echo(f"signed by key {secret.id_hex}: {written}")

@@ -1,0 +1,1 @@
+"""The content model and the validated loading of a content folder."""

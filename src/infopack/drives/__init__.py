@@ -1,0 +1,1 @@
+"""Copying verified bundles onto drives, and probing a drive's real capacity."""

@@ -1,0 +1,1 @@
+"""Writing verified bundles into other formats (ZIM for Kiwix)."""

@@ -1,0 +1,1 @@
+"""Card budgets: what fits a card, at which media size, and volumes. Stands on `build`."""

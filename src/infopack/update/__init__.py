@@ -1,0 +1,1 @@
+"""Deltas between releases and applying them to a bundle on a card."""

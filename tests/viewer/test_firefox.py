@@ -1,0 +1,110 @@
+"""The viewer in Debian's Firefox ESR, driven over Marionette (Playwright cannot drive Debian's
+Firefox). Automation flips `security.fileuri.strict_origin_policy` off, so the fixture sets it back
+to Firefox's default (true) and checks it before any page loads: the tests see what readers see.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from infopack.build.assemble import build_bundle
+from kit.content import REPO, copy_with_flipped_bit, only_file
+
+FIREFOX = "/usr/bin/firefox-esr"
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def firefox(tmp_path_factory):
+    if not Path(FIREFOX).exists():
+        pytest.skip("Debian firefox-esr is not installed")
+    marionette_module = pytest.importorskip("marionette_driver.marionette")
+    profile = tmp_path_factory.mktemp("firefox-profile")
+    port = _free_port()
+    (profile / "user.js").write_text(f'user_pref("marionette.port", {port});\n')
+    process = subprocess.Popen(
+        [FIREFOX, "--headless", "--marionette", "-remote-allow-system-access", "--no-remote", "--profile", str(profile)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = marionette_module.Marionette(host="127.0.0.1", port=port)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                client.start_session()
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        with client.using_context("chrome"):
+            client.execute_script("Services.prefs.setBoolPref('security.fileuri.strict_origin_policy', true)")
+            assert client.execute_script("return Services.prefs.getBoolPref('security.fileuri.strict_origin_policy')")
+        yield client
+    finally:
+        try:
+            client.delete_session()
+        except Exception:
+            pass
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ff") / "bundle"
+    build_bundle(REPO / "content", out)
+    return out
+
+
+def wait_for(client, script: str, timeout: float = 20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = client.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def test_library_and_article_open_in_firefox_with_default_file_policy(firefox, bundle):
+    firefox.navigate((bundle / "index.html").as_uri())
+    count = wait_for(firefox, "return document.querySelectorAll('.list li').length")
+    assert count == 9
+    # In-page navigation: the address, the title and the history stay as they were (issue 10).
+    before = firefox.execute_script("return [location.href, document.title, history.length]")
+    firefox.execute_script("document.querySelectorAll('.list li a.title')[2].click()")
+    wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length")
+    assert firefox.execute_script("return [location.href, document.title, history.length]") == before
+    firefox.execute_script("document.getElementById('back-button').click()")
+    assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
+    firefox.navigate((bundle / "index.html").as_uri() + "#/a/reading-safely-en")
+    text = wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length && b.textContent")
+    assert "without an internet connection" in text
+    firefox.navigate((bundle / "index.html").as_uri() + "#/search?q=" + "도서관")
+    wait_for(firefox, "return document.querySelector('.list li mark')")
+    storage = firefox.execute_script("return [localStorage.length, sessionStorage.length, document.cookie]")
+    assert storage == [0, 0, ""]
+
+
+def test_damaged_file_gives_a_message_in_firefox(firefox, bundle, tmp_path):
+    damaged = copy_with_flipped_bit(bundle, tmp_path, "data/text/0000.js")
+    firefox.navigate((damaged / "index.html").as_uri() + "#/a/reading-safely-en")
+    message = wait_for(firefox, "var n = document.querySelector('.notice'); return n && n.textContent")
+    assert "data/text/0000.js" in message
+
+
+def test_one_file_variant_in_firefox(firefox, bundle, tmp_path):
+    firefox.navigate(only_file(bundle, "phone.html", tmp_path).as_uri())
+    assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
