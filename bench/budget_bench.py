@@ -37,8 +37,9 @@ from PIL import Image, ImageOps
 
 from infopack.build import media as media_stage
 from infopack.build.assemble import build_bundle
-from infopack.plan.planner import make_plan, on_card, parse_budget
-from infopack.plan.planner import planner as plan_stage
+from infopack.plan import planner as plan_stage
+from infopack.plan.budget import on_card, parse_budget
+from infopack.plan.planner import make_plan
 
 PHOTO_SIZE = (4000, 3000)
 CLIP_SECONDS = 12

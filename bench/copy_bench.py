@@ -21,9 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from infopack.build.output import write_manifest
 from infopack.drives.copy import copy_bundle
+from infopack.format.manifest import BundleInfo
 from infopack.trust.keys import generate_secret_key
-from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.trust.sign import sign_bundle
 
 MB = 1024 * 1024
 

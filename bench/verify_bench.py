@@ -23,8 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from infopack.build.output import write_manifest
+from infopack.format.manifest import BundleInfo
 from infopack.trust.keys import generate_secret_key
-from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.trust.sign import sign_bundle
 
 MIB = 1024 * 1024
 GNU_TIME = "/usr/bin/time"  # Debian package `time`

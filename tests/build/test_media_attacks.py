@@ -29,8 +29,11 @@ from infopack.build.assemble import build_bundle
 from infopack.build.media import PROFILES, estimate_media, prepare_media
 from infopack.commands import main
 from infopack.errors import InfopackError
-from infopack.plan.planner import make_plan, parse_budget
+from infopack.plan.budget import parse_budget
+from infopack.plan.planner import make_plan
 from kit.content import article, write_content
+
+ACCEPTED = ".jpg .jpeg .png .gif .webp .mp3 .m4a .aac .ogg .oga .opus .wav .flac .mp4 .m4v .mov .webm .mkv .ogv"
 
 DEFAULT = PROFILES["default"]
 SMALL = PROFILES["small"]
@@ -271,25 +274,61 @@ def test_recording_saved_under_another_containers_extension_is_refused(name, rea
 
 
 def test_unknown_media_type_is_named_relative_to_the_content_folder(tmp_path):
+    """Refused by the renderer, with the article's path and line, before any tool reads the file."""
     root = tmp_path / "content"
     (root / "media").mkdir(parents=True)
     (root / "media" / "notes.txt").write_text("file '/home/staff/unpublished.wav'\n", encoding="utf-8")
-    write_content(root, {"talk.md": article(title="Talk", body="![Notes](../media/notes.txt)")})
+    write_content(root, {"talk.md": article(title="Talk", body="Intro.\n\n![Notes](../media/notes.txt)")})
+    expected = f"content/articles/talk.md:8: unsupported media type '.txt' (../media/notes.txt; accepted: {ACCEPTED})"
     with pytest.raises(InfopackError) as planned:
         make_plan(root, parse_budget("sd-16g"))
-    assert str(planned.value) == "content/articles/talk.md: media file content/media/notes.txt: unknown media type '.txt'"
+    assert str(planned.value) == expected
     with pytest.raises(InfopackError) as built:
         build_bundle(root, tmp_path / "bundle")
-    assert str(built.value) == "content/articles/talk.md: media file content/media/notes.txt: unknown media type '.txt'"
+    assert str(built.value) == expected
+    assert str(tmp_path) not in str(built.value)
 
 
-def test_renderer_and_media_stage_accept_the_same_extensions():
+def test_unsupported_media_in_an_html_article_names_its_line(tmp_path):
+    root = tmp_path / "content"
+    (root / "media").mkdir(parents=True)
+    (root / "media" / "clip.xyz").write_bytes(b"\0" * 64)
+    body = "<p>Before.</p>\n<p>Still before.</p>\n<video src=\"../media/clip.xyz\"></video>"
+    write_content(root, {"clip.html": article(title="Clip", body=body)})
+    with pytest.raises(InfopackError) as built:
+        build_bundle(root, tmp_path / "bundle")
+    (problem,) = built.value.problems
+    assert str(problem) == f"content/articles/clip.html:8: unsupported media type '.xyz' (../media/clip.xyz; accepted: {ACCEPTED})"
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_renderer_and_media_stage_accept_the_same_extensions(tmp_path):
     """A clip the renderer accepts but the media stage does not failed late, naming the build
-    machine's absolute path; the two tables must agree (MEDIA_FORMATS is the allowlist)."""
-    from infopack.build.media import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
-    from infopack.build.render import AUDIO_SUFFIXES, VIDEO_SUFFIXES
+    machine's absolute path. Every extension the media stage allows (MEDIA_FORMATS) renders, as
+    the kind the media stage will prepare; any other is a render problem."""
+    from infopack.build.media import MEDIA_FORMATS
+    from infopack.build.render import render_article
+    from infopack.content.load import load_content
+    from infopack.content.media_kinds import MEDIA_KINDS
 
-    assert set(AUDIO_SUFFIXES) == set(AUDIO_EXTENSIONS) and set(VIDEO_SUFFIXES) == set(VIDEO_EXTENSIONS)
+    assert {ext: fmt.kind for ext, fmt in MEDIA_FORMATS.items()} == MEDIA_KINDS
+    root = tmp_path / "content"
+    (root / "media").mkdir(parents=True)
+    unsupported = [".txt", ".m3u8", ".svg", ".avi", ".bmp", ".tiff", ".ffconcat"]
+    for ext in [*MEDIA_FORMATS, *unsupported]:
+        (root / "media" / f"f{ext}").write_bytes(b"x")
+    write_content(root, {f"a{n}.md": article(body=f"![x](../media/f{ext})") for n, ext in enumerate([*MEDIA_FORMATS, *unsupported])})
+    content = load_content(root)
+    by_slug = {a.slug: a for a in content.articles}
+    for n, ext in enumerate([*MEDIA_FORMATS, *unsupported]):
+        rendered = render_article(by_slug[f"a{n}"], root, {}, set())
+        if ext in MEDIA_FORMATS:
+            assert rendered.problems == [], (ext, rendered.problems)
+            element = {"image": "<img ", "audio": "<audio ", "video": "<video "}[MEDIA_FORMATS[ext].kind]
+            assert element in rendered.html, (ext, rendered.html)
+        else:
+            assert rendered.problems == [f"unsupported media type {ext!r} (../media/f{ext}; accepted: {ACCEPTED})"], ext
+            assert rendered.problem_lines == [6] and rendered.media == [], ext
 
 
 # --------------------------------------------------------- class 1: MP4 that points at other files

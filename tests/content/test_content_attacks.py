@@ -9,6 +9,7 @@ expected error lines, no traceback, nothing written, the content folder untouche
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,55 @@ def test_refusal_lines_stay_single_lines_for_hostile_file_names(tmp_path):
         "c/articles/caf\\udce9.md: slug 'caf\\udce9' must be letters",
         "c/articles/two\\nlines.md: slug 'two\\nlines' must be letters",
     )
+
+
+# ---------------------------------------------------------------- unknown keys, both files
+
+
+def test_misspelt_infopack_toml_key_is_one_line_with_a_suggestion(tmp_path):
+    content = write_content(
+        tmp_path / "content", {"a.md": article()}, toml='lang = "en"\ntitel = "x"\ntitle = "T"\nid = "t"\n'
+    )
+    result = run_infopack("build", str(content), "--out", str(tmp_path / "out"), "--quiet")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert lines == ["error: content/infopack.toml:2: unknown key `titel`; did you mean `title`?"], result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_misspelt_front_matter_key_is_one_line_with_a_suggestion(tmp_path):
+    content = write_content(tmp_path / "content", {"a.md": HEAD + "tilte: x\n---\nBody.\n"})
+    result = run_infopack("build", str(content), "--out", str(tmp_path / "out"), "--quiet")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert lines == ["error: content/articles/a.md:5: unknown front matter key `tilte`; did you mean `title`?"], result.stderr
+
+
+def test_unknown_keys_far_from_any_known_key_get_no_suggestion(tmp_path):
+    content = write_content(
+        tmp_path / "content", {"a.md": HEAD + "zzzz: x\n---\nBody.\n"}, toml='title = "T"\nlang = "en"\nqqqqq = 1\n'
+    )
+    build_refused(
+        tmp_path, content,
+        "content/infopack.toml:3: unknown key `qqqqq`",
+        "content/articles/a.md:5: unknown front matter key `zzzz`",
+    )
+    result = run_infopack("build", str(content), "--out", str(tmp_path / "out2"), "--quiet")
+    assert "did you mean" not in result.stderr
+
+
+def test_the_declared_field_tables_are_what_docs_content_md_lists():
+    """One table per file drives validation; the reference for staff lists exactly these keys."""
+    from infopack.content.load import FRONT_MATTER_FIELDS, SETTINGS_FIELDS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "CONTENT.md").read_text(encoding="utf-8")
+    toml_part, front_part = doc.split("## Front matter", 1)
+    front_part = front_part.split("## Article bodies", 1)[0]
+
+    def keys(part: str) -> list[str]:
+        return re.findall(r"^\| `(\w+)` \|", part, re.MULTILINE)
+
+    assert sorted(keys(toml_part)) == sorted(field.name for field in SETTINGS_FIELDS)
+    assert sorted(keys(front_part)) == sorted(field.name for field in FRONT_MATTER_FIELDS)
+    required = {field.name for field in (*SETTINGS_FIELDS, *FRONT_MATTER_FIELDS) if field.required}
+    assert required == {"title", "lang", "date"}

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from infopack.build.assemble import build_bundle
+from infopack.build.output import write_manifest
 from infopack.commands import main
 from infopack.drives.copy import (
     CopyFile,
@@ -25,8 +26,9 @@ from infopack.drives.copy import (
     verify_source,
 )
 from infopack.errors import InfopackError
+from infopack.format.manifest import BundleInfo
 from infopack.trust.keys import SecretKey, generate_secret_key, write_key_pair
-from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.trust.sign import sign_bundle
 from infopack.trust.verify import verify_bundle
 from kit.fatfs import fat_drive, lying_drive, missing_tools
 

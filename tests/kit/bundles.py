@@ -6,8 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from infopack.build.output import write_manifest
+from infopack.format.manifest import BundleInfo
 from infopack.trust.keys import PublicKey, SecretKey, parse_public_key
-from infopack.trust.sign import BundleInfo, sign_bundle, write_manifest
+from infopack.trust.sign import sign_bundle
 
 MINISIGN = shutil.which("minisign")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONTENT = REPO / "content"
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = REPO.parent / "shared" / "seeds"  # real captures, present only in the full checkout
+CAPTURES = REPO / "tests" / "fixtures" / "captures"  # our own captures in the same shape, always present
 
 
 def write_content(root: Path, articles: dict[str, str], toml: str | None = None) -> Path:
@@ -34,21 +35,35 @@ def article(title: str = "A title", date: str = "2025-01-01", lang: str = "en", 
     return "\n".join(lines + ["---", body, ""])
 
 
-def seed_articles() -> dict[str, str]:
-    """The four real captures in ../shared/seeds, wrapped in front matter (title = first heading-like line)."""
+def _wrap_captures(paths: list[Path], prefix: str, lang_of) -> dict[str, str]:
+    """Plain-text web captures wrapped in front matter (title = first headline-like line)."""
     found: dict[str, str] = {}
-    if not SEEDS.is_dir():
-        raise FileNotFoundError(f"{SEEDS}: the seed captures (shared/seeds beside the repository) are missing")
-    for number, path in enumerate(sorted(SEEDS.glob("*.txt"))):
+    for number, path in enumerate(paths):
         text = path.read_text(encoding="utf-8")
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        # The captures start with site menus; the title is the first line long enough to be one.
-        title = next(line for line in lines if len(line) > 25 and not line.endswith("social"))
+        # Captures start with site menus and a logo strip; the title is the first line long enough to be one.
+        title = next(
+            line for line in lines
+            if len(line) > 25 and not line.endswith("social") and "logo" not in line.lower() and "로고" not in line
+        )
         title = title.replace('"', "'")
-        found[f"seed-{number}.txt"] = "\n".join(
-            ["---", f'title: "{title}"', f"date: 2025-0{number + 1}-15", "lang: en", "tags: [capture]", "---", text]
+        found[f"{prefix}-{number}.txt"] = "\n".join(
+            ["---", f'title: "{title}"', f"date: 2025-0{number + 1}-15", f"lang: {lang_of(path)}", "tags: [capture]", "---", text]
         )
     return found
+
+
+def capture_articles() -> dict[str, str]:
+    """The captures in tests/fixtures/captures (English and Korean, `<n>-<lang>-<name>.txt`), as articles."""
+    return _wrap_captures(sorted(CAPTURES.glob("*.txt")), "capture", lambda path: path.name.split("-")[1])
+
+
+def seed_articles() -> dict[str, str]:
+    """The four real captures in ../shared/seeds, wrapped in front matter. Only in the full checkout:
+    tests that use them skip when `SEEDS` is absent (see `seeds_present`)."""
+    if not SEEDS.is_dir():
+        raise FileNotFoundError(f"{SEEDS}: the seed captures (shared/seeds beside the repository) are missing")
+    return _wrap_captures(sorted(SEEDS.glob("*.txt")), "seed", lambda path: "en")
 
 
 def tree_digest(root: Path) -> str:

@@ -14,7 +14,7 @@ import zstandard
 from PIL import Image
 
 from infopack.build.pack import read_data_file
-from infopack.plan.planner import USABLE_FRACTION, on_card
+from infopack.plan.budget import USABLE_FRACTION, on_card
 from kit.content import article, write_content
 
 CLUSTER = 32 * 1024

@@ -20,21 +20,14 @@ from click.testing import CliRunner
 from PIL import Image
 
 from infopack.build.assemble import build_bundle
-from infopack.build.media import FAT32_MAX_FILE_BYTES, PROFILES, estimate_media
+from infopack.build.media import PROFILES, estimate_media
 from infopack.commands import main
 from infopack.content.load import load_content
 from infopack.errors import InfopackError
-from infopack.plan.planner import (
-    USABLE_FRACTION,
-    ArticlePlan,
-    Budget,
-    check_media_names,
-    fixed_bundle_bytes,
-    format_plan,
-    make_plan,
-    on_card,
-    parse_budget,
-)
+from infopack.format.constants import FAT32_MAX_FILE_BYTES
+from infopack.plan.budget import USABLE_FRACTION, Budget, on_card, parse_budget
+from infopack.plan.planner import ArticlePlan, check_media_names, fixed_bundle_bytes, make_plan
+from infopack.plan.report import format_plan
 from kit.content import article, tree_digest, write_content
 from kit.plans import (
     CLUSTER,

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from infopack.commands import main
 from infopack.errors import InfopackError
-from infopack.plan.planner import build_volumes, make_plan, parse_budget
+from infopack.plan.budget import parse_budget
+from infopack.plan.planner import make_plan
+from infopack.plan.volumes import build_volumes
 from infopack.trust.keys import generate_secret_key, load_public_key
 from infopack.trust.sign import sign_bundle
 from infopack.trust.verify import verify_bundle

@@ -19,8 +19,10 @@ import nacl.signing
 import pytest
 from click.testing import CliRunner
 
+from infopack.build.output import write_manifest
 from infopack.commands import main
 from infopack.errors import InfopackError
+from infopack.format.manifest import BundleInfo
 from infopack.trust.keys import (
     PASSPHRASE_ENV,
     SecretKey,
@@ -33,7 +35,8 @@ from infopack.trust.keys import (
     resolve_passphrase,
     write_key_pair,
 )
-from infopack.trust.sign import BundleInfo, prehash, sign_bundle, write_manifest
+from infopack.trust.sign import sign_bundle
+from infopack.trust.signature import prehash
 from infopack.trust.verify import verify_bundle
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"

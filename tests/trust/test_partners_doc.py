@@ -23,16 +23,12 @@ import pytest
 from PIL import Image
 
 from infopack.build.assemble import build_bundle
+from infopack.build.output import write_manifest
+from infopack.format.constants import SIGNATURES_DIR
+from infopack.format.manifest import parse_manifest
 from infopack.trust.keys import SecretKey, generate_secret_key
-from infopack.trust.sign import (
-    SIGNATURES_DIR,
-    parse_manifest,
-    read_manifest_bytes,
-    sign_bundle,
-    sign_manifest,
-    signature_file_name,
-    write_manifest,
-)
+from infopack.trust.sign import read_manifest_bytes, sign_bundle
+from infopack.trust.signature import sign_manifest, signature_file_name
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "PARTNERS.md"

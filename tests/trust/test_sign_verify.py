@@ -12,18 +12,13 @@ from click.testing import CliRunner
 
 from infopack.commands import main
 from infopack.errors import InfopackError
+from infopack.format.manifest import parse_manifest
 from infopack.trust.keys import (
     SecretKey,
     generate_secret_key,
 )
-from infopack.trust.sign import (
-    TrustedComment,
-    parse_manifest,
-    parse_trusted_comment,
-    read_manifest_bytes,
-    sign_bundle,
-    sign_manifest,
-)
+from infopack.trust.sign import read_manifest_bytes, sign_bundle
+from infopack.trust.signature import TrustedComment, parse_trusted_comment, sign_manifest
 from infopack.trust.verify import verify_bundle
 from kit.bundles import (
     DEFAULT_FILES,

@@ -21,19 +21,12 @@ from click.testing import CliRunner
 
 from infopack.commands import main
 from infopack.errors import InfopackError
+from infopack.format.constants import MANIFEST_MAX_BYTES
+from infopack.format.manifest import BundleInfo, FileEntry, Manifest, render_manifest, render_sha256sums
 from infopack.format.names import check_bundle_path, find_collisions
 from infopack.trust.keys import generate_secret_key, load_secret_key
-from infopack.trust.sign import (
-    MANIFEST_MAX_BYTES,
-    BundleInfo,
-    FileEntry,
-    Manifest,
-    TrustedComment,
-    render_manifest,
-    render_sha256sums,
-    sign_bundle,
-    sign_manifest,
-)
+from infopack.trust.sign import sign_bundle
+from infopack.trust.signature import TrustedComment, sign_manifest
 from infopack.trust.verify import VerifyUsageError, verify_bundle
 from kit.bundles import make_bundle, minisign_key_pair, problems_of, signed_bundle
 

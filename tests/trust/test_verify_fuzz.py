@@ -16,13 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infopack.errors import InfopackError
+from infopack.format.manifest import parse_manifest
 from infopack.trust.keys import generate_secret_key
-from infopack.trust.sign import (
-    parse_manifest,
-    parse_signature_file,
-    sign_bundle,
-    sign_manifest,
-)
+from infopack.trust.sign import sign_bundle
+from infopack.trust.signature import parse_signature_file, sign_manifest
 from infopack.trust.verify import VerifyUsageError, verify_bundle
 from kit.bundles import make_bundle
 

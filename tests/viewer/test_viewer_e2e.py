@@ -1,4 +1,5 @@
-"""End to end: example content + the four real seed captures -> bundle -> file:// in real Chromium."""
+"""End to end: example content + four web captures (tests/fixtures/captures, English and Korean)
+-> bundle -> file:// in real Chromium; the real captures in ../shared/seeds, when present, too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 
 from infopack.build.assemble import build_bundle
 from kit.content import (
+    SEEDS,
+    capture_articles,
     copy_example_content,
     copy_with_flipped_bit,
     only_file,
@@ -21,6 +24,19 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("e2e")
+    content = copy_example_content(base / "content")
+    for name, text in capture_articles().items():
+        (content / "articles" / name).write_text(text, encoding="utf-8")
+    out = base / "bundle"
+    build_bundle(content, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def seed_bundle(tmp_path_factory) -> Path:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds not present beside the repository")
+    base = tmp_path_factory.mktemp("e2e-seeds")
     content = copy_example_content(base / "content")
     for name, text in seed_articles().items():
         (content / "articles" / name).write_text(text, encoding="utf-8")
@@ -49,9 +65,10 @@ def test_library_lists_every_article_and_opens_korean_and_english(page, bundle):
     open_viewer(page, bundle)
     page.wait_for_selector(".list li")
     titles = page.locator(".list li a.title").all_inner_texts()
-    assert len(titles) == 13  # 9 example articles + 4 seed captures
+    assert len(titles) == 13  # 9 example articles + 4 captures
     assert "이 도서관을 안전하게 읽는 방법" in titles
-    assert any("North Korean" in title for title in titles)
+    assert "A school on the river where children learn to read by lamplight" in titles
+    assert "국경 도시의 겨울 장터에서 만난 사람들, 추위 속 작은 거래의 기록" in titles
 
     before = (page.url, page.title(), page.evaluate("history.length"))
     page.click("text=이 도서관을 안전하게 읽는 방법")
@@ -66,13 +83,29 @@ def test_library_lists_every_article_and_opens_korean_and_english(page, bundle):
     page.wait_for_selector("article table")
     assert "memory cells" in page.inner_text("article")
 
-    page.goto((bundle / "index.html").as_uri() + "#/a/seed-3")  # deep link
+    page.goto((bundle / "index.html").as_uri() + "#/a/capture-3")  # deep link
     page.wait_for_selector("article .body p")
-    assert "Eundok" in page.inner_text("article")
+    assert "은덕에서 왔다는" in page.inner_text("article")
 
     assert page.console_errors == []
     assert page.requested_urls and all(url.startswith("file:") for url in page.requested_urls), page.requested_urls
     storage_is_empty(page)
+
+
+def test_real_seed_captures_are_listed_and_open(page, seed_bundle):
+    """The real captures beside the repository, an extra check where they are present."""
+    open_viewer(page, seed_bundle)
+    page.wait_for_selector(".list li")
+    titles = page.locator(".list li a.title").all_inner_texts()
+    assert len(titles) == 13  # 9 example articles + 4 seed captures
+    assert any("North Korean" in title for title in titles)
+    page.goto((seed_bundle / "index.html").as_uri() + "#/a/seed-3")  # deep link
+    page.wait_for_selector("article .body p")
+    assert "Eundok" in page.inner_text("article")
+    page.goto((seed_bundle / "index.html").as_uri() + "#/year/2025")
+    page.wait_for_function("document.querySelectorAll('.list li').length === 4")  # the seed captures
+    assert page.console_errors == []
+    assert page.requested_urls and all(url.startswith("file:") for url in page.requested_urls), page.requested_urls
 
 
 def test_external_links_are_text_not_navigation(page, bundle):
@@ -162,9 +195,9 @@ def test_tag_language_and_year_views_list_exactly_their_articles(page, bundle):
         ["이 도서관을 안전하게 읽는 방법", "복사하기 전에 카드를 확인하는 방법", "도서관에 오신 것을 환영합니다 · Welcome"]
     )
     page.goto((bundle / "index.html").as_uri() + "#/lang/en")
-    page.wait_for_function("document.querySelectorAll('.list li').length === 8")  # 4 example + 4 seeds
+    page.wait_for_function("document.querySelectorAll('.list li').length === 6")  # 4 example + 2 English captures
     page.goto((bundle / "index.html").as_uri() + "#/year/2025")
-    page.wait_for_function("document.querySelectorAll('.list li').length === 4")  # the seed captures
+    page.wait_for_function("document.querySelectorAll('.list li').length === 4")  # the captures
 
 
 def test_csp_blocks_inline_handlers_even_if_one_reached_the_page(page, bundle):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from infopack.build import media as media_stage
+from infopack.build.output import write_manifest
 from infopack.build.pack import (
     PackedText,
     compress_json,
@@ -49,12 +50,13 @@ from infopack.build.viewer import render_viewer
 from infopack.content.load import load_content
 from infopack.content.model import Article, Content
 from infopack.errors import InfopackError, Problem
-from infopack.trust.sign import BundleInfo, write_manifest
+from infopack.format.constants import FORMAT_VERSION, MANIFEST_NAME
+from infopack.format.manifest import BundleInfo
+from infopack.progress import Progress
 
 if TYPE_CHECKING:
     from infopack.plan.planner import Plan, Selection
 
-FORMAT = "infopack/1"
 PARALLEL_RENDER_MIN = 200  # below this, starting worker processes costs more than it saves
 ONE_FILE_NAME = "phone.html"  # what a reader with only a phone should open
 # Above this a phone browser takes too long (or runs out of memory) to open one HTML file.
@@ -65,7 +67,6 @@ CATALOG_SHARD_SIZE = 500
 SLUG_SHARD_TARGET = 2000  # slugs per lookup shard
 FACET_SHARD_TARGET = 50_000  # article numbers per facet shard
 
-Progress = Callable[[str], None]
 # Signs a finished bundle folder (manifest written) and returns the signature file it wrote there.
 Signer = Callable[[Path], Path]
 
@@ -177,7 +178,7 @@ def _check_output_location(content_dir: Path, out_dir: Path, force: bool, say: P
     if out.exists():
         if not force:
             raise InfopackError("already exists; use --force to replace it", out_dir)
-        if not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").is_file()):
+        if not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file()):
             raise InfopackError("exists and is not a bundle; refusing to replace it even with --force", out_dir)
 
 
@@ -197,7 +198,11 @@ def render_all(content: Content, articles: list[Article]) -> list[RenderedArticl
         size = -(-len(articles) // (workers * 4))
         jobs = [(articles[i : i + size], content.root, slugs_by_path, slugs) for i in range(0, len(articles), size)]
         rendered = [r for chunk in _render_in_workers(jobs, workers) for r in chunk]
-    problems = [Problem(a.rel_path, message) for a, r in zip(articles, rendered) for message in r.problems]
+    problems = [
+        Problem(a.rel_path, message, line)
+        for a, r in zip(articles, rendered)
+        for message, line in zip(r.problems, r.problem_lines, strict=True)
+    ]
     if problems:
         raise InfopackError(problems)
     return rendered
@@ -391,10 +396,7 @@ def _assemble(
     payloads.update(search.payloads)
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
 
-    root = _root_document(content, articles, payloads, slug_shards, search.meta)
-    root["facet_shards"] = facet_shards
-    if volume is not None:
-        root["bundle"]["volume"] = list(volume)  # the viewer says "Volume n of total"
+    root = root_document(content, articles, payloads, slug_shards, facet_shards, search.meta, volume)
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
     files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
@@ -469,11 +471,19 @@ def _year_ranges(articles: list[Article]) -> list[list[int]]:
     return ranges
 
 
-def _root_document(
-    content: Content, articles: list[Article], payloads: dict[str, bytes], slug_shards: int, search_meta: dict
+def root_document(
+    content: Content,
+    articles: list[Article],
+    payloads: dict[str, bytes],
+    slug_shards: int,
+    facet_shards: int,
+    search_meta: dict,
+    volume: tuple[int, int] | None = None,
 ) -> dict:
-    return {
-        "format": FORMAT,
+    """The root document index.html and phone.html carry. The one builder of it: `plan` renders it
+    for an empty library to estimate the viewer, so its estimate uses the same keys and shard sizes."""
+    root: dict = {
+        "format": FORMAT_VERSION,
         "bundle": bundle_metadata(content),
         "articles": len(articles),
         "catalog_shard_size": CATALOG_SHARD_SIZE,
@@ -483,7 +493,11 @@ def _root_document(
         "years": _year_ranges(articles),
         "files": {name: [len(data), hashlib.sha256(data).hexdigest()] for name, data in sorted(payloads.items())},
         "search": search_meta,
+        "facet_shards": facet_shards,
     }
+    if volume is not None:
+        root["bundle"]["volume"] = list(volume)  # the viewer says "Volume n of total"
+    return root
 
 
 def bundle_metadata(content: Content) -> dict:
@@ -723,7 +737,7 @@ def sweep_leftovers(out_dir: Path, say: Progress | None = None) -> None:
                 continue  # a live build (perhaps in another pid namespace) is using it
             except OSError:
                 pass  # no locks here: the pid check above is all there is
-            if kind == "old" and not os.path.lexists(out_dir) and (path / "manifest.json").is_file():
+            if kind == "old" and not os.path.lexists(out_dir) and (path / MANIFEST_NAME).is_file():
                 os.rename(path, out_dir)
                 fsync_folder(parent)
                 if say is not None:

@@ -40,7 +40,9 @@ from typing import BinaryIO
 
 from PIL import Image, ImageCms, ImageOps
 
+from infopack.content.media_kinds import MEDIA_KINDS
 from infopack.errors import InfopackError, Problem
+from infopack.format.constants import FAT32_MAX_FILE_BYTES
 
 # Sources that are drawn rather than photographed are usually smaller and sharper kept as PNG.
 LOSSLESS_SOURCE_FORMATS = frozenset({"PNG", "GIF"})
@@ -69,7 +71,8 @@ _OGG = frozenset({"ogg"})
 _MATROSKA = frozenset({"matroska", "webm"})
 
 # The allowlist: every media extension the build accepts, and what each must be. Nothing else is
-# read; the renderer's AUDIO_SUFFIXES/VIDEO_SUFFIXES (render.py) name the same extensions.
+# read. It covers exactly content/media_kinds.py's MEDIA_KINDS (checked below), the table the
+# renderer and the planner read, so no extension is accepted by one stage and refused by another.
 MEDIA_FORMATS: dict[str, MediaFormat] = {
     ".jpg": MediaFormat("image", "pillow", frozenset({"JPEG", "MPO"}), "jpeg"),  # MPO: phone cameras' JPEG
     ".jpeg": MediaFormat("image", "pillow", frozenset({"JPEG", "MPO"}), "jpeg"),
@@ -91,6 +94,8 @@ MEDIA_FORMATS: dict[str, MediaFormat] = {
     ".mkv": MediaFormat("video", "matroska", _MATROSKA, "ebml"),
     ".ogv": MediaFormat("video", "ogg", _OGG, "ogg"),
 }
+if {ext: fmt.kind for ext, fmt in MEDIA_FORMATS.items()} != MEDIA_KINDS:  # pragma: no cover - a coding error
+    raise RuntimeError("build/media.py MEDIA_FORMATS and content/media_kinds.py MEDIA_KINDS disagree")
 IMAGE_EXTENSIONS = frozenset(ext for ext, fmt in MEDIA_FORMATS.items() if fmt.kind == "image")
 AUDIO_EXTENSIONS = frozenset(ext for ext, fmt in MEDIA_FORMATS.items() if fmt.kind == "audio")
 VIDEO_EXTENSIONS = frozenset(ext for ext, fmt in MEDIA_FORMATS.items() if fmt.kind == "video")
@@ -98,8 +103,6 @@ VIDEO_EXTENSIONS = frozenset(ext for ext, fmt in MEDIA_FORMATS.items() if fmt.ki
 # A source image with more pixels than this is refused before decoding: a small file can claim a
 # huge canvas ("decompression bomb") and exhaust memory. 100 MP still admits any real camera photo.
 MAX_SOURCE_PIXELS = 100_000_000
-# FAT32 cannot hold a file of 4 GiB or more.
-FAT32_MAX_FILE_BYTES = 4 * 1024**3 - 1
 
 # x264 must run on one thread: with frame threads, bitrate-capped (VBV) encodes differ from run to
 # run (measured: 3 runs, 3 different streams), and reproducible builds matter more. A build gets its

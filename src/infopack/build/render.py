@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import nh3
 from markdown_it import MarkdownIt
 
+from infopack.content.media_kinds import AUDIO_SUFFIXES, VIDEO_SUFFIXES, describe_accepted, media_kind
 from infopack.content.model import Article
 
 BLOCK_TAGS = {
@@ -58,8 +59,6 @@ FINAL_ATTRIBUTES = {
     "ol": {"start"},
     "abbr": {"title"},
 }
-AUDIO_SUFFIXES = {".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac"}
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".webm", ".mov", ".mkv", ".ogv"}
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "ftp", "tel"}
 # Media placeholders are wrapped in two Unicode noncharacters. Article text can never produce them:
 # render_article replaces both characters in the sanitised source first, and html.unescape turns a
@@ -87,6 +86,7 @@ class RenderedArticle:
     media: list[Path] = field(default_factory=list)  # source files, in order of first use
     media_names: list[str] = field(default_factory=list)  # their names in the bundle, once prepared
     problems: list[str] = field(default_factory=list)  # e.g. missing media: the build stops
+    problem_lines: list[int] = field(default_factory=list)  # each problem's line in the file, 0 if unknown
     warnings: list[str] = field(default_factory=list)  # e.g. remote images dropped, broken links
 
 
@@ -130,6 +130,7 @@ def render_article(article: Article, content_root: Path, slugs_by_path: dict[str
         text=html_to_text(rewritten),
         media=rewriter.media,
         problems=rewriter.problems,
+        problem_lines=rewriter.problem_lines,
         warnings=rewriter.warnings,
     )
 
@@ -186,6 +187,7 @@ class _Rewriter:
         self.out: list[str] = []
         self.media: list[Path] = []
         self.problems: list[str] = []
+        self.problem_lines: list[int] = []
         self.warnings: list[str] = []
         self.link_stack: list[tuple[str, str]] = []  # per open <a>: (element written, external URL)
 
@@ -277,10 +279,14 @@ class _Rewriter:
             return
         path = (self.base_dir / unquote(parts.path)).resolve()
         if not path.is_relative_to(self.root):
-            self.problems.append(f"media file outside the content folder: {src}")
+            self._problem(f"media file outside the content folder: {src}")
             return
         if not path.is_file():
-            self.problems.append(f"media file not found: {src}")
+            self._problem(f"media file not found: {src}")
+            return
+        if media_kind(path.suffix) is None:  # refused here, with a line, before any tool reads it
+            suffix = path.suffix.lower() or "(no extension)"
+            self._problem(f"unsupported media type {suffix!r} ({src}; accepted: {describe_accepted()})", self._line_of(src))
             return
         index = self._media_index(path)
         kind = tag
@@ -306,6 +312,18 @@ class _Rewriter:
                 self.out.append(f'<figure class="media">{element}</{kind}>{figcaption}</figure>')
             else:
                 self.out.append(element)
+
+    def _problem(self, message: str, line: int = 0) -> None:
+        self.problems.append(message)
+        self.problem_lines.append(line)
+
+    def _line_of(self, src: str) -> int:
+        """The file line whose text names `src` (as written, or escaped for HTML), 0 if none does."""
+        candidates = {src, html.escape(src), html.escape(src, quote=False)}
+        for number, line in enumerate(self.article.body.split("\n")):
+            if any(candidate in line for candidate in candidates):
+                return self.article.body_line + number
+        return 0
 
     def _media_index(self, path: Path) -> int:
         if path not in self.media:

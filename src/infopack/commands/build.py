@@ -51,7 +51,10 @@ def _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secr
     """`build --budget`: plan once, print the plan, build exactly that (one bundle or volumes).
     Each bundle is signed in its hidden folder, before anything is put at --out."""
     from infopack.build.assemble import build_bundle
-    from infopack.plan.planner import build_volumes, format_plan, make_plan, parse_budget
+    from infopack.plan.budget import parse_budget
+    from infopack.plan.planner import make_plan
+    from infopack.plan.report import format_plan
+    from infopack.plan.volumes import build_volumes
 
     if budget is None:
         raise InfopackError("--volumes needs --budget: the size of one card", path="--volumes")

@@ -17,7 +17,9 @@ from infopack.commands.support import progress_lines, reported
 @reported
 def command(content_dir: Path, budget: str, volumes: bool, quiet: bool) -> None:
     """Show what fits a card, what is reduced and what is left out; builds nothing."""
-    from infopack.plan.planner import format_plan, make_plan, parse_budget
+    from infopack.plan.budget import parse_budget
+    from infopack.plan.planner import make_plan
+    from infopack.plan.report import format_plan
 
     plan = make_plan(content_dir, parse_budget(budget), volumes=volumes, progress=progress_lines(quiet))
     click.echo(format_plan(plan))

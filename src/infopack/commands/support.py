@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from infopack.errors import EXIT_FAILED, InfopackError, exit_code_for
+from infopack.progress import Progress
 
 if TYPE_CHECKING:
     from infopack.trust.keys import SecretKey
@@ -101,7 +102,7 @@ def signer(secret: SecretKey | None) -> Callable[[Path], Path] | None:
     return lambda folder: sign_bundle(folder, secret)
 
 
-def progress_lines(quiet: bool) -> Callable[[str], None] | None:
+def progress_lines(quiet: bool) -> Progress | None:
     """Progress goes to stderr, one indented line per step; --quiet silences it."""
     return None if quiet else (lambda message: click.echo(f"  {message}", err=True))
 

@@ -6,11 +6,14 @@ in one pass. Nothing here writes anything; the content folder is only read.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ import yaml
 
 from infopack.content.model import Article, BundleSettings, Content
 from infopack.errors import InfopackError, ProblemList
+from infopack.format.constants import BUNDLE_ID_PATTERN
 
 ARTICLE_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".txt": "txt"}
 FOLDER_ARTICLE_NAMES = ("index.md", "index.html", "index.txt")
@@ -33,7 +37,7 @@ ISO_639_1 = set(
     "tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
 )
 
-BUNDLE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+BUNDLE_ID_RE = re.compile(f"^{BUNDLE_ID_PATTERN}$")
 # Slugs become URL fragments and media file names on FAT32 cards: letters (any script), digits,
 # `-` and `_`, nothing that a file system or a URL would treat specially.
 SLUG_RE = re.compile(r"^[^\W_][\w-]{0,99}$")
@@ -115,7 +119,6 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
-FRONT_MATTER_KEYS = {"title", "date", "lang", "summary", "tags", "authors", "source", "priority", "slug"}
 
 
 def load_content(root: Path) -> Content:
@@ -161,64 +164,253 @@ def _load_settings(root: Path, problems: ProblemList) -> BundleSettings | None:
         return None
 
     before = len(problems.items)
-
-    def text_setting(key: str, default: str = "") -> str:
-        """A string setting, checked for type and for characters a bundle cannot carry."""
-        value = data.get(key, default)
-        if not isinstance(value, str):
-            problems.add(shown, f"`{key}` must be text, not {_kind(value)}", _key_line(text, key))
-            return default
-        bad = UNPUBLISHABLE_RE.search(value)
-        if bad:
-            problems.add(shown, f"`{key}` contains {_describe_char(bad.group())}", _key_line(text, key))
-            return default
-        return value
-
-    title = data.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
-        problems.add(shown, "`title` is missing or empty", _key_line(text, "title"))
-        title = ""
-    else:
-        title = text_setting("title")
-    lang = data.get("lang", "")
-    if not isinstance(lang, str):
-        problems.add(shown, f"`lang` must be text, an ISO 639-1 code (ko, en, ...), not {_kind(lang)}", _key_line(text, "lang"))
-        lang = ""
-    elif lang not in ISO_639_1:
-        problems.add(shown, f"`lang` {_quoted(lang)} is not an ISO 639-1 language code (ko, en, ...)", _key_line(text, "lang"))
-    sequence = data.get("sequence", 1)
-    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
-        problems.add(shown, "`sequence` must be a whole number >= 1", _key_line(text, "sequence"))
-        sequence = 1
-    bundle_id = data.get("id")
-    if bundle_id is None or bundle_id == "":
-        bundle_id = _derive_bundle_id(title)
-    if not isinstance(bundle_id, str) or not BUNDLE_ID_RE.match(bundle_id):
-        problems.add(shown, "`id` must be lower-case letters, digits and '-' (at most 64)", _key_line(text, "id"))
-    created = data.get("created")
-    if created is not None and not isinstance(created, date):
-        problems.add(shown, "`created` must be a date (YYYY-MM-DD)", _key_line(text, "created"))
-        created = None
-    description = text_setting("description")
-    publisher = text_setting("publisher")
-    flags = {}
-    for key in ("publish_authors", "publish_sources"):
-        flags[key] = data.get(key, False)
-        if not isinstance(flags[key], bool):
-            problems.add(shown, f"`{key}` must be true or false", _key_line(text, key))
+    for key in data:  # a misspelt key would otherwise be silently ignored
+        if key not in SETTINGS_KEYS:
+            problems.add(shown, _unknown_key_message("unknown key", key, SETTINGS_KEYS), _key_line(text, key))
+    values = _walk_fields(
+        SETTINGS_FIELDS, data, {key: _key_line(text, key) for key in data}, set(),
+        lambda message, line: problems.add(shown, message, line), missing_line=0, context=None,
+    )
     if len(problems.items) > before:
         return None
+    created = values["created"]
     return BundleSettings(
-        id=bundle_id,
-        title=title.strip(),
-        description=description.strip(),
-        lang=lang,
-        sequence=sequence,
-        publisher=publisher.strip(),
-        publish_authors=flags["publish_authors"],
-        publish_sources=flags["publish_sources"],
+        id=values["id"],
+        title=values["title"].strip(),
+        description=values["description"].strip(),
+        lang=values["lang"],
+        sequence=values["sequence"],
+        publisher=values["publisher"].strip(),
+        publish_authors=values["publish_authors"],
+        publish_sources=values["publish_sources"],
         created=created if not isinstance(created, datetime) else created.date(),
     )
+
+
+# --- the declared fields ----------------------------------------------------------------------------
+# infopack.toml and front matter are described as tables of fields that one validator walks, so an
+# importer that makes articles or settings from another source can reuse the same checks and
+# messages. A checker gets the value (the declared default when the key is absent) and a `_Check`
+# to report problems at the key's line; it returns the value to use.
+
+
+class _Check:
+    def __init__(self, report: Callable[[str, int], None], line: int, done: dict[str, Any], context: Any):
+        self._report = report
+        self.line = line  # the key's line, 0 when the key is absent
+        self.done = done  # the values of the fields checked before this one
+        self.context = context  # what the table needs besides values (an article's path)
+        self.failed = False
+
+    def problem(self, message: str, line: int | None = None) -> None:
+        self.failed = True
+        self._report(message, self.line if line is None else line)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key: its name, type (as docs/CONTENT.md names it), default, whether it is required
+    (and the problem when it is absent) and the checker that validates and normalises its value."""
+
+    name: str
+    type: str
+    default: Any
+    required: bool
+    check: Callable[[Any, _Check], Any]
+    missing: str = ""
+
+
+def _walk_fields(
+    fields: tuple[Field, ...],
+    values: dict[str, Any],
+    lines: dict[str, int],
+    refused: set[str],
+    report: Callable[[str, int], None],
+    *,
+    missing_line: int,
+    context: Any,
+) -> dict[str, Any]:
+    """Check every declared field in order; `refused` keys had their problem reported already."""
+    done: dict[str, Any] = {}
+    for field in fields:
+        if field.name in refused:
+            continue
+        if field.name not in values and field.required:
+            report(field.missing, missing_line)
+            done[field.name] = field.default
+            continue
+        done[field.name] = field.check(values.get(field.name, field.default), _Check(report, lines.get(field.name, 0), done, context))
+    return done
+
+
+def _unknown_key_message(prefix: str, key: str, known: Any) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    return f"{prefix} `{_one_line(key, 60)}`{hint}"
+
+
+def _setting_text(name: str) -> Callable[[Any, _Check], Any]:
+    """A text setting, checked for type and for characters a bundle cannot carry."""
+
+    def check(value: Any, c: _Check) -> Any:
+        if not isinstance(value, str):
+            c.problem(f"`{name}` must be text, not {_kind(value)}")
+            return ""
+        bad = UNPUBLISHABLE_RE.search(value)
+        if bad:
+            c.problem(f"`{name}` contains {_describe_char(bad.group())}")
+            return ""
+        return value
+
+    return check
+
+
+def _setting_title(value: Any, c: _Check) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        c.problem("`title` is missing or empty")
+        return ""
+    return _setting_text("title")(value, c)
+
+
+def _setting_lang(value: Any, c: _Check) -> Any:
+    if not isinstance(value, str):
+        c.problem(f"`lang` must be text, an ISO 639-1 code (ko, en, ...), not {_kind(value)}")
+        return ""
+    if value not in ISO_639_1:
+        c.problem(f"`lang` {_quoted(value)} is not an ISO 639-1 language code (ko, en, ...)")
+    return value
+
+
+def _setting_sequence(value: Any, c: _Check) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        c.problem("`sequence` must be a whole number >= 1")
+        return 1
+    return value
+
+
+def _setting_id(value: Any, c: _Check) -> Any:
+    if value is None or value == "":
+        value = _derive_bundle_id(c.done.get("title", ""))
+    if not isinstance(value, str) or not BUNDLE_ID_RE.match(value):
+        c.problem("`id` must be lower-case letters, digits and '-' (at most 64)")
+    return value
+
+
+def _setting_created(value: Any, c: _Check) -> Any:
+    if value is not None and not isinstance(value, date):
+        c.problem("`created` must be a date (YYYY-MM-DD)")
+        return None
+    return value
+
+
+def _setting_flag(name: str) -> Callable[[Any, _Check], Any]:
+    def check(value: Any, c: _Check) -> Any:
+        if not isinstance(value, bool):
+            c.problem(f"`{name}` must be true or false")
+        return value
+
+    return check
+
+
+SETTINGS_FIELDS: tuple[Field, ...] = (
+    Field("title", "text", "", True, _setting_title, "`title` is missing or empty"),
+    Field("lang", "ISO 639-1 code", "", True, _setting_lang, "`lang` '' is not an ISO 639-1 language code (ko, en, ...)"),
+    Field("sequence", "whole number >= 1", 1, False, _setting_sequence),
+    Field("id", "lower-case letters, digits, -", "", False, _setting_id),
+    Field("created", "date", None, False, _setting_created),
+    Field("description", "text", "", False, _setting_text("description")),
+    Field("publisher", "text", "", False, _setting_text("publisher")),
+    Field("publish_authors", "true/false", False, False, _setting_flag("publish_authors")),
+    Field("publish_sources", "true/false", False, False, _setting_flag("publish_sources")),
+)
+SETTINGS_KEYS = frozenset(field.name for field in SETTINGS_FIELDS)
+
+
+def _front_title(value: Any, c: _Check) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        c.problem("no title (front matter needs `title:`)", c.line or 1)
+    elif not isinstance(value, str):
+        c.problem(f"`title` must be text, not {_kind(value)} (put it in quotes)")
+    return value
+
+
+def _front_date(value: Any, c: _Check) -> Any:
+    parsed = _parse_date(value)
+    if value is None:
+        c.problem("no date (front matter needs `date: YYYY-MM-DD`)", c.line or 1)
+    elif parsed is None:
+        c.problem(f"date {_one_line(str(value), 40)} is not a date (YYYY-MM-DD)")
+    return parsed
+
+
+def _front_lang(value: Any, c: _Check) -> Any:
+    if value is None:
+        c.problem("no language (front matter needs `lang:`, e.g. ko or en)", 1)
+    elif not isinstance(value, str):
+        c.problem(f"`lang` must be a language code such as ko or en, not {_kind(value)} (put it in quotes)")
+    elif value not in ISO_639_1:
+        c.problem(f"unknown language code {_quoted(value)} (use ISO 639-1: ko, en, ...)")
+    return value
+
+
+def _front_text(name: str) -> Callable[[Any, _Check], Any]:
+    def check(value: Any, c: _Check) -> Any:
+        value = value or ""
+        if not isinstance(value, str):
+            c.problem(f"`{name}` must be text, not {_kind(value)}")
+        return value
+
+    return check
+
+
+def _front_list(name: str) -> Callable[[Any, _Check], Any]:
+    def check(value: Any, c: _Check) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        # true/false/yes/no are YAML booleans: a tag `no` would silently become "False".
+        ok = isinstance(value, list) and all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in value)
+        if not ok:
+            c.problem(f"`{name}` must be a list of words, e.g. [history, 역사]")
+            return []
+        return [str(item).strip() for item in value if str(item).strip()]
+
+    return check
+
+
+def _front_priority(value: Any, c: _Check) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool):
+        c.problem("`priority` must be a whole number")
+    elif abs(value) > PRIORITY_LIMIT:
+        c.problem(f"`priority` must be between -{PRIORITY_LIMIT:,} and {PRIORITY_LIMIT:,}")
+    return value
+
+
+def _front_slug(value: Any, c: _Check) -> Any:
+    """Default: the file name, or the folder name for `index.md` (`c.context` is the article's path)."""
+    path: Path = c.context
+    if value is not None and not isinstance(value, str):
+        c.problem(f"`slug` must be text, not {_kind(value)} (put it in quotes)")
+        value = None
+    slug = value or (path.parent.name if path.name in FOLDER_ARTICLE_NAMES else path.stem)
+    slug = unicodedata.normalize("NFC", str(slug))
+    if not SLUG_RE.match(slug):
+        c.problem(f"slug {_quoted(slug)} must be letters, digits, '-' or '_' (at most 100)")
+    return slug
+
+
+FRONT_MATTER_FIELDS: tuple[Field, ...] = (
+    Field("title", "text", None, True, _front_title, "no title (front matter needs `title:`)"),
+    Field("date", "date", None, True, _front_date, "no date (front matter needs `date: YYYY-MM-DD`)"),
+    Field("lang", "ISO 639-1 code", None, True, _front_lang, "no language (front matter needs `lang:`, e.g. ko or en)"),
+    Field("summary", "text", "", False, _front_text("summary")),
+    Field("tags", "list of text", None, False, _front_list("tags")),
+    Field("authors", "list of text", None, False, _front_list("authors")),
+    Field("source", "text", "", False, _front_text("source")),
+    Field("priority", "whole number", 0, False, _front_priority),
+    Field("slug", "letters, digits, -, _", None, False, _front_slug),
+)
 
 
 def _derive_bundle_id(title: object) -> str:
@@ -323,9 +515,6 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
     if fields is None:
         return None
 
-    def line_of(key: str) -> int:
-        return fields[key][1] if key in fields else 0
-
     values: dict[str, Any] = {}
     for key, (node, line) in fields.items():
         value = _front_matter_value(key, node, line, shown, problems)
@@ -333,67 +522,27 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
             values[key] = value
 
     # A key in `fields` but not in `values` had its problem reported already: one line per key.
-    title = values.get("title")
-    if "title" in fields and "title" not in values:
-        pass
-    elif title is None or (isinstance(title, str) and not title.strip()):
-        problems.add(shown, "no title (front matter needs `title:`)", line_of("title") or 1)
-    elif not isinstance(title, str):
-        problems.add(shown, f"`title` must be text, not {_kind(title)} (put it in quotes)", line_of("title"))
-    raw_date = values.get("date")
-    article_date = _parse_date(raw_date)
-    if "date" in fields and "date" not in values:
-        pass
-    elif raw_date is None:
-        problems.add(shown, "no date (front matter needs `date: YYYY-MM-DD`)", line_of("date") or 1)
-    elif article_date is None:
-        problems.add(shown, f"date {_one_line(str(raw_date), 40)} is not a date (YYYY-MM-DD)", line_of("date"))
-    lang = values.get("lang")
-    if "lang" in fields and "lang" not in values:
-        pass
-    elif lang is None:
-        problems.add(shown, "no language (front matter needs `lang:`, e.g. ko or en)", 1)
-    elif not isinstance(lang, str):
-        problems.add(shown, f"`lang` must be a language code such as ko or en, not {_kind(lang)} (put it in quotes)", line_of("lang"))
-    elif lang not in ISO_639_1:
-        problems.add(shown, f"unknown language code {_quoted(lang)} (use ISO 639-1: ko, en, ...)", line_of("lang"))
-    summary = values.get("summary", "") or ""
-    if not isinstance(summary, str):
-        problems.add(shown, f"`summary` must be text, not {_kind(summary)}", line_of("summary"))
-    tags = _string_list(values.get("tags"), "tags", shown, line_of("tags"), problems)
-    authors = _string_list(values.get("authors"), "authors", shown, line_of("authors"), problems)
-    source = values.get("source", "") or ""
-    if not isinstance(source, str):
-        problems.add(shown, f"`source` must be text, not {_kind(source)}", line_of("source"))
-    priority = values.get("priority", 0)
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        problems.add(shown, "`priority` must be a whole number", line_of("priority"))
-    elif abs(priority) > PRIORITY_LIMIT:
-        problems.add(shown, f"`priority` must be between -{PRIORITY_LIMIT:,} and {PRIORITY_LIMIT:,}", line_of("priority"))
-    slug = values.get("slug")
-    if slug is not None and not isinstance(slug, str):
-        problems.add(shown, f"`slug` must be text, not {_kind(slug)} (put it in quotes)", line_of("slug"))
-        slug = None
-    slug = slug or (path.parent.name if path.name in FOLDER_ARTICLE_NAMES else path.stem)
-    slug = unicodedata.normalize("NFC", str(slug))
-    if not SLUG_RE.match(slug):
-        problems.add(shown, f"slug {_quoted(slug)} must be letters, digits, '-' or '_' (at most 100)", line_of("slug"))
+    checked = _walk_fields(
+        FRONT_MATTER_FIELDS, values, {key: line for key, (_, line) in fields.items()}, set(fields) - set(values),
+        lambda message, line: problems.add(shown, message, line), missing_line=1, context=path,
+    )
     if len(problems.items) > before:
         return None
     return Article(
-        slug=slug,
-        title=" ".join(title.split()),
-        date=article_date,
-        lang=lang,
-        summary=" ".join(summary.split()),
-        tags=[" ".join(t.split()) for t in tags],
+        slug=checked["slug"],
+        title=" ".join(checked["title"].split()),
+        date=checked["date"],
+        lang=checked["lang"],
+        summary=" ".join(checked["summary"].split()),
+        tags=[" ".join(t.split()) for t in checked["tags"]],
         body=body,
         body_format=ARTICLE_SUFFIXES[path.suffix.lower()],
         source_path=path,
         rel_path=shown,
-        authors=authors,
-        source=source.strip(),
-        priority=priority,
+        authors=checked["authors"],
+        source=checked["source"].strip(),
+        priority=checked["priority"],
+        body_line=body_line,
     )
 
 
@@ -450,7 +599,7 @@ def _front_matter_fields(front_text: str, shown: str, problems: ProblemList) -> 
         elif key_node.tag == _YAML_MERGE:
             problems.add(shown, "front matter may not use YAML merge keys (`<<`)", line)
         elif key_node.tag != _YAML_STR or key_node.value not in FRONT_MATTER_KEYS:
-            problems.add(shown, f"unknown front matter key `{_one_line(key_node.value, 60)}`", line)
+            problems.add(shown, _unknown_key_message("unknown front matter key", str(key_node.value), FRONT_MATTER_KEYS), line)
         elif key_node.value in fields:
             first = fields[key_node.value][1]
             problems.add(shown, f"duplicate front matter key `{key_node.value}` (first at line {first})", line)
@@ -459,7 +608,8 @@ def _front_matter_fields(front_text: str, shown: str, problems: ProblemList) -> 
     return fields
 
 
-_LIST_KEYS = {"tags", "authors"}
+FRONT_MATTER_KEYS = frozenset(field.name for field in FRONT_MATTER_FIELDS)
+_LIST_KEYS = {field.name for field in FRONT_MATTER_FIELDS if field.type.startswith("list")}
 
 
 def _front_matter_value(key: str, node: Any, line: int, shown: str, problems: ProblemList) -> Any:
@@ -523,19 +673,6 @@ def _parse_date(value: Any) -> date | None:
         except ValueError:
             return None
     return None
-
-
-def _string_list(value: Any, key: str, shown: str, line: int, problems: ProblemList) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    # true/false/yes/no are YAML booleans: a tag `no` would silently become "False".
-    ok = isinstance(value, list) and all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in value)
-    if not ok:
-        problems.add(shown, f"`{key}` must be a list of words, e.g. [history, 역사]", line)
-        return []
-    return [str(item).strip() for item in value if str(item).strip()]
 
 
 def _check_slugs(articles: list[Article], problems: ProblemList) -> None:

@@ -39,6 +39,7 @@ class Article:
     authors: list[str] = field(default_factory=list)
     source: str = ""
     priority: int = 0
+    body_line: int = 1  # the file's line where the body starts, for `path:line` messages
 
 
 @dataclass

@@ -34,11 +34,12 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infopack.atomic import fsync_directory
 from infopack.drives.probe import (
     PROBE_DIR_NAME,
     ProbeResult,
@@ -46,34 +47,26 @@ from infopack.drives.probe import (
     probe_capacity,
 )
 from infopack.errors import InfopackError, Problem, ProblemList
+from infopack.format.constants import FAT32_MAX_FILE_BYTES, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURES_DIR
+from infopack.format.manifest import FileEntry, Manifest, parse_manifest
 from infopack.format.names import (
     OS_HOUSEKEEPING_DIRS,
     check_bundle_path,
     find_collisions,
 )
+from infopack.progress import Progress
 from infopack.trust.keys import PublicKey
-from infopack.trust.sign import (
-    MANIFEST_NAME,
-    SIGNATURE_SUFFIX,
-    SIGNATURES_DIR,
-    FileEntry,
-    Manifest,
-    parse_manifest,
-    read_manifest_bytes,
-)
+from infopack.trust.sign import read_manifest_bytes
 from infopack.trust.verify import hash_listed_file, verify_bundle
 
-FAT32_MAX_FILE_BYTES = 4 * 1024**3 - 1
 CHUNK_BYTES = 1024 * 1024
 ENTRY_POINT = "index.html"  # written last
 TEMP_PREFIX = ".infopack-part-"
 _TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[0-9]+")
-_SIGNATURE_NAME = re.compile(r"[0-9a-f]{16}" + re.escape(SIGNATURE_SUFFIX))
 # Folders an operating system puts on a fresh drive by itself. They do not make a drive "hold
 # other files", and they are never touched. One table with `verify`, which ignores the same ones.
 OS_HOUSEKEEPING = OS_HOUSEKEEPING_DIRS
 
-Progress = Callable[[str], None]
 
 
 # ----------------------------------------------------------------------------- what to copy
@@ -113,7 +106,7 @@ def _signature_files(bundle_dir: Path) -> dict[str, bytes]:
         return {}
     found = {}
     for entry in os.scandir(directory):
-        if _SIGNATURE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+        if SIGNATURE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
             found[f"{SIGNATURES_DIR}/{entry.name}"] = Path(entry.path).read_bytes()
     return found
 
@@ -245,7 +238,7 @@ def _is_ours(path: str, previous_paths: set[str] | None, wanted: set[str]) -> bo
         return False
     if path == MANIFEST_NAME or path in wanted or path in previous_paths:
         return True
-    return path.startswith(SIGNATURES_DIR + "/") and _SIGNATURE_NAME.fullmatch(name) is not None
+    return path.startswith(SIGNATURES_DIR + "/") and SIGNATURE_NAME.fullmatch(name) is not None
 
 
 def _round_up(size: int, unit: int) -> int:
@@ -346,14 +339,6 @@ def read_back(root: Path, expected: CopyFile) -> str | None:
     return problem
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_file(source_path: Path, destination: Path, temporary: Path, mtime: float) -> int:
     """Copy to TEMPORARY, flush to the device, then rename: a file under its final name is
     always complete. Returns the bytes written."""
@@ -436,7 +421,7 @@ def _write_target(plan: TargetPlan, source: VerifiedSource, result: TargetResult
         result.files_written += 1
         touched.add(destination.parent)
     for directory in sorted(touched, key=lambda p: len(p.parts), reverse=True):
-        _fsync_directory(directory)  # the renames are on the device too
+        fsync_directory(directory, strict=True)  # the renames are on the device too
     progress(f"{plan.root}: written {result.bytes_written:,} bytes, reading back")
 
 

@@ -20,29 +20,21 @@ The plan is made once; `infopack plan` prints it, and `build_bundle(plan=...)` o
 
 Estimates count bytes *on the card*: every file rounded up to the file system's allocation unit,
 because a card full of small files loses real space to cluster slack.
+
+Card budgets are in `plan.budget`, the printed table in `plan.report`, building a split plan in
+`plan.volumes`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from infopack.build import media as media_stage
-from infopack.build.assemble import (
-    ONE_FILE_LIMIT,
-    BuildResult,
-    Signer,
-    Staging,
-    build_bundle,
-    bundle_metadata,
-    render_all,
-    sweep_leftovers,
-)
+from infopack.build.assemble import ONE_FILE_LIMIT, render_all, root_document
 from infopack.build.pack import (
     DICT_SIZE,
     MIN_BYTES_FOR_DICT,
@@ -52,30 +44,15 @@ from infopack.build.pack import (
 from infopack.build.search import SearchDoc, build_search_index
 from infopack.build.viewer import render_viewer
 from infopack.content.load import load_content
+from infopack.content.media_kinds import media_kind
 from infopack.content.model import Article, Content
 from infopack.errors import InfopackError, Problem
+from infopack.format.constants import FAT32_MAX_FILE_BYTES
 from infopack.format.names import check_bundle_path, find_collisions
-
-Progress = Callable[[str], None]
-
-GB = 1000**3  # card makers count in decimal gigabytes
-# A "128 GB" card gives about 110 GB usable (NOTES.md, Cards and drives): plan for 90 %.
-USABLE_FRACTION = 0.90
-# Allocation units: the SD Association's formatter uses 32 KiB clusters on FAT32 cards up to
-# 32 GB and 128 KiB on exFAT cards above; Windows' defaults are smaller, so these are upper bounds.
-FAT32_CLUSTER_BYTES = 32 * 1024
-EXFAT_CLUSTER_BYTES = 128 * 1024
-LARGEST_FAT32_CARD = 32 * GB
+from infopack.plan.budget import Budget, on_card
+from infopack.progress import Progress
 
 LEVELS = ("default", "small", "tiny")  # media profiles from least to most reduced
-CARD_SIZES_GB = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-CARD_PROFILES: dict[str, int] = {f"{medium}-{n}g": n * GB for medium in ("usb", "sd") for n in CARD_SIZES_GB}
-
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]i?)?(b?)$", re.IGNORECASE)
-_UNIT_BYTES = {
-    "": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
-    "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4,
-}  # fmt: skip
 
 # Text cost model. An article's payload is its HTML compressed as the build does it (one frame with
 # a dictionary trained on the whole library), plus its share of the real search index (built once
@@ -93,51 +70,6 @@ PER_DATA_FILE_BYTES = 480
 DATA_FILE_TARGET_BYTES = 128 * 1024  # text packs hold 256 KiB, search shards ~128 KiB uncompressed
 MIN_DATA_FILES = 8  # dict, catalog, slug, facet, search language table, a text pack, a search shard...
 SIGNATURE_ALLOWANCE = 4 * 1024  # room for a few signatures/<key id>.minisig files
-
-
-# ------------------------------------------------------------------------------------ budgets
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A card: its nominal size as printed on it, and what a plan may fill."""
-
-    label: str
-    nominal_bytes: int
-
-    @property
-    def usable_bytes(self) -> int:
-        return int(self.nominal_bytes * USABLE_FRACTION)
-
-    @property
-    def cluster_bytes(self) -> int:
-        return FAT32_CLUSTER_BYTES if self.nominal_bytes <= LARGEST_FAT32_CARD else EXFAT_CLUSTER_BYTES
-
-
-def parse_budget(text: str) -> Budget:
-    """`16GB`, `1.5GB`, `500MB`, `8GiB`, or a card profile such as `sd-16g`; one-line error otherwise."""
-    cleaned = str(text).strip()
-    name = cleaned.lower()
-    if name in CARD_PROFILES:
-        return Budget(name, CARD_PROFILES[name])
-    match = _SIZE_RE.match(cleaned.replace(",", "").replace("_", ""))
-    if match is None:
-        known = "usb-8g, sd-8g, usb-16g, sd-16g, usb-32g, sd-32g, sd-64g ... (1g to 512g)"
-        if re.fullmatch(r"[a-z]+-[0-9a-z]+", name):
-            raise InfopackError(f"unknown card profile (known: {known})", path=cleaned)
-        raise InfopackError(f"not a card size: give e.g. 16GB, 500MB, 1.5GB or a profile ({known})", path=cleaned or "--budget")
-    number, unit = float(match.group(1)), (match.group(2) or "").lower()
-    if not unit and not match.group(3):  # a bare number could mean bytes, MB or GB
-        raise InfopackError("give a unit, e.g. 16GB or 500MB", path=cleaned)
-    nominal = int(number * _UNIT_BYTES[unit])
-    if nominal <= 0:
-        raise InfopackError("a card budget must be larger than zero", path=cleaned)
-    return Budget(cleaned, nominal)
-
-
-def on_card(size: int, cluster: int) -> int:
-    """Bytes a file of `size` occupies on a card with `cluster`-byte allocation units."""
-    return -(-size // cluster) * cluster
 
 
 # ------------------------------------------------------------------------------------ the plan
@@ -301,11 +233,8 @@ def _text_card_bytes(text_payload: int, html_bytes: int, cluster: int) -> int:
 
 def viewer_bytes(content: Content, volume: tuple[int, int] | None = None) -> int:
     """Bytes of index.html as rendered for this content with an empty library."""
-    metadata = bundle_metadata(content)
-    if volume is not None:
-        metadata["volume"] = list(volume)
-    root = {"format": "infopack/1", "bundle": metadata, "articles": 0, "catalog_shard_size": 1000,
-            "slug_shards": 1, "langs": {}, "tags": {}, "years": [], "files": {}, "search": {}}  # fmt: skip
+    # The build's own root document (an empty library has one slug shard and one facet shard).
+    root = root_document(content, [], {}, slug_shards=1, facet_shards=1, search_meta={}, volume=volume)
     return len(render_viewer(root, content.settings.lang))
 
 
@@ -395,12 +324,11 @@ def check_media_names(articles: list[ArticlePlan], root: Path | None = None) -> 
     base = Path(root).resolve() if root is not None else None
     for article in articles:
         for number, source in enumerate(article.media, start=1):
-            media_format = media_stage.MEDIA_FORMATS.get(Path(source).suffix.lower())
-            if media_format is None:  # named here, before any estimate reads the file
+            kind = media_kind(Path(source).suffix)
+            if kind is None:  # the renderer refuses these first; named here too, before any estimate reads the file
                 shown = shown_media_path(base, source) if base is not None else Path(source).name
                 problems.append(Problem(article.rel_path, f"media file {shown}: unknown media type {Path(source).suffix.lower()!r}"))
                 continue
-            kind = media_format.kind
             names = [f"media/{article.slug}-{number}.mp4", f"media/{article.slug}-{number}-poster.jpg"] if kind == "video" else [
                 f"media/{article.slug}-{number}{'.jpg' if kind == 'image' else '.mp3'}"
             ]
@@ -420,7 +348,7 @@ def _fat32_floors(sources: list[Path], costs: MediaCosts, articles: list[Article
 
     A video too big even at "tiny" stops the plan, naming the file.
     """
-    limit = media_stage.FAT32_MAX_FILE_BYTES
+    limit = FAT32_MAX_FILE_BYTES
     too_big = [s for s in sources if costs.file_bytes(s, "default") > limit]
     floors = {source: "default" for source in sources}
     if not too_big:
@@ -454,13 +382,29 @@ def _standalone_bytes(article: ArticlePlan, profile: str, costs: MediaCosts, flo
     return text + sum(costs.card_bytes(s, _level_for(s, asked, costs, floors)) for s in article.media)
 
 
-def _volume_cost(members: list[ArticlePlan], plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> tuple[int, dict[Path, str]]:
+@dataclass(frozen=True)
+class VolumeCost:
+    """What one bundle holding `members` costs: its total on the card, the profile of each of its
+    media, and per member (in order) the most reduced level its media are built at and its share."""
+
+    total: int
+    profiles: dict[Path, str]
+    figures: list[tuple[str, int]]  # (media_level, planned_bytes) per member
+
+    def apply(self, members: list[ArticlePlan]) -> None:
+        for article, (level, planned) in zip(members, self.figures, strict=True):
+            article.media_level, article.planned_bytes = level, planned
+
+
+def _volume_cost(members: list[ArticlePlan], plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> VolumeCost:
     """Total card bytes of one bundle holding `members` (most important first), and the profile of
     each of its media. A source shared by several articles is prepared once, at the level of its
     most important user, which is also the least reduced (reductions go least important first).
-    Each article's `planned_bytes` is set to its text share plus the media it is first to use."""
+    Each article's planned bytes are its text share plus the media it is first to use. Reads
+    `members`, changes nothing."""
     cluster = plan.budget.cluster_bytes
     profiles: dict[Path, str] = {}
+    figures: list[tuple[str, int]] = []
     text_total = html_total = media_total = 0
     for article in members:
         own_media = 0
@@ -468,14 +412,14 @@ def _volume_cost(members: list[ArticlePlan], plan: Plan, costs: MediaCosts, floo
             if source not in profiles:
                 profiles[source] = _level_for(source, article, costs, floors)
                 own_media += costs.card_bytes(source, profiles[source])
-        article.media_level = max((profiles[s] for s in article.media), key=LEVELS.index, default="default")
+        media_level = max((profiles[s] for s in article.media), key=LEVELS.index, default="default")
         text_share = _text_card_bytes(article.text_payload, 0, cluster) - _text_card_bytes(0, 0, cluster)
-        article.planned_bytes = text_share + own_media
+        figures.append((media_level, text_share + own_media))
         text_total += article.text_payload
         html_total += article.html_bytes
         media_total += own_media
     total = plan.fixed_bytes - _text_card_bytes(0, 0, cluster) + _text_card_bytes(text_total, html_total, cluster) + media_total
-    return total, profiles
+    return VolumeCost(total, profiles, figures)
 
 
 def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
@@ -485,18 +429,24 @@ def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
     search (1, 2, 4, ... steps, then bisection): few totals are computed for libraries of many
     thousands of articles, and reduced sizes are estimated only for the articles the search
     reaches, which matters because each estimate encodes an image or probes a clip.
+
+    The search works on candidate states (copies of the article lines), never on the plan; the
+    chosen state is written into `plan.articles` once, at the end.
     """
     articles = plan.articles
     steps = _reduction_steps(articles)
 
+    def state_after(count: int) -> list[ArticlePlan]:
+        state = _state_after(articles, steps, count)
+        _estimate_reductions(state, costs)
+        return state
+
     def total_after(count: int) -> int:
-        _apply_steps(articles, steps, count)
-        _estimate_reductions(articles, costs)
-        total, _ = _volume_cost([a for a in articles if a.kept], plan, costs, floors)
-        return total
+        return _volume_cost([a for a in state_after(count) if a.kept], plan, costs, floors).total
 
     usable = plan.budget.usable_bytes
-    if total_after(0) > usable:
+    chosen = state_after(0)
+    if _volume_cost([a for a in chosen if a.kept], plan, costs, floors).total > usable:
         high = 1
         while high < len(steps) and total_after(high) > usable:
             high *= 2
@@ -508,28 +458,32 @@ def _fit_one_card(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
                 high = middle
             else:
                 low = middle + 1
-        total_after(low)
-        _refill(plan, costs, floors)
-    total, profiles = _volume_cost([a for a in articles if a.kept], plan, costs, floors)
-    for article in articles:
-        if not article.kept:
-            article.planned_bytes = 0
+        chosen = _refill(state_after(low), plan, costs, floors)
+    for article, final in zip(articles, chosen, strict=True):
+        article.profile, article.kept = final.profile, final.kept
+        article.media_level, article.planned_bytes = "default", 0  # what a left-out article shows
+    kept = [a for a in articles if a.kept]
+    cost = _volume_cost(kept, plan, costs, floors)
+    cost.apply(kept)
     plan.volumes = 1
-    plan.volume_bytes = [total]
-    plan.media_profiles = [profiles]
+    plan.volume_bytes = [cost.total]
+    plan.media_profiles = [cost.profiles]
 
 
-def _refill(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
+def _refill(state: list[ArticlePlan], plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> list[ArticlePlan]:
     """Leaving out goes strictly by importance, so a large important article may have been left
     out while smaller, less important ones would still fit in the room that is left. Add those back,
-    most important first, each only if it fits: nothing kept is displaced or reduced further."""
+    most important first, each only if it fits: nothing kept is displaced or reduced further.
+    Returns a new state; `state` is not changed."""
     cluster = plan.budget.cluster_bytes
-    kept = [a for a in plan.articles if a.kept]
-    total, profiles = _volume_cost(kept, plan, costs, floors)
+    kept = [a for a in state if a.kept]
+    cost = _volume_cost(kept, plan, costs, floors)
+    profiles = dict(cost.profiles)
     text_total = sum(a.text_payload for a in kept)
     html_total = sum(a.html_bytes for a in kept)
-    media_total = total - plan.fixed_bytes + _text_card_bytes(0, 0, cluster) - _text_card_bytes(text_total, html_total, cluster)
-    for article in plan.articles:
+    media_total = cost.total - plan.fixed_bytes + _text_card_bytes(0, 0, cluster) - _text_card_bytes(text_total, html_total, cluster)
+    refilled = list(state)
+    for index, article in enumerate(state):
         if article.kept:
             continue
         new_sources = [s for s in dict.fromkeys(article.media) if s not in profiles]
@@ -539,19 +493,18 @@ def _refill(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
         text = _text_card_bytes(text_total + article.text_payload, html_total + article.html_bytes, cluster)
         if plan.fixed_bytes - _text_card_bytes(0, 0, cluster) + text + media_total + media > plan.budget.usable_bytes:
             continue
-        article.kept = True
+        refilled[index] = replace(article, kept=True)
         profiles.update(levels)
         text_total += article.text_payload
         html_total += article.html_bytes
         media_total += media
-    if _volume_cost([a for a in plan.articles if a.kept], plan, costs, floors)[0] > plan.budget.usable_bytes:
-        kept_before = {id(a) for a in kept}
-        for article in plan.articles:  # cannot happen while costs add up as above; never risk a card
-            article.kept = id(article) in kept_before
+    if _volume_cost([a for a in refilled if a.kept], plan, costs, floors).total > plan.budget.usable_bytes:
+        return state  # cannot happen while costs add up as above; never risk a card
+    return refilled
 
 
 def _estimate_reductions(articles: list[ArticlePlan], costs: MediaCosts) -> None:
-    """Estimate every reduced size the current state of `articles` asks about (once each)."""
+    """Estimate every reduced size the state `articles` asks about (once each)."""
     for index, level in enumerate(LEVELS[1:], start=1):
         wanted = [a for a in articles if a.kept and LEVELS.index(a.profile) >= index]
         costs.compute(_unique_sources(wanted), (level,))
@@ -566,14 +519,17 @@ def _reduction_steps(articles: list[ArticlePlan]) -> list[tuple[int, str | None]
     return steps + [(i, None) for i in least_first]
 
 
-def _apply_steps(articles: list[ArticlePlan], steps: list[tuple[int, str | None]], count: int) -> None:
-    for article in articles:
-        article.profile, article.kept = "default", True
+def _state_after(articles: list[ArticlePlan], steps: list[tuple[int, str | None]], count: int) -> list[ArticlePlan]:
+    """The article lines after the first `count` steps, starting from every article kept at
+    "default": unchanged lines are shared, changed ones are copies. `articles` is not changed."""
+    changes: dict[int, tuple[str, bool]] = {}
     for index, level in steps[:count]:
-        if level is None:
-            articles[index].kept = False
-        else:
-            articles[index].profile = level
+        profile, _ = changes.get(index, ("default", True))
+        changes[index] = (profile, False) if level is None else (level, True)
+    state = [replace(a, profile="default", kept=True) if (a.profile, a.kept) != ("default", True) else a for a in articles]
+    for index, (profile, kept) in changes.items():
+        state[index] = replace(articles[index], profile=profile, kept=kept)
+    return state
 
 
 def _pack_volumes(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> None:
@@ -604,9 +560,11 @@ def _pack_volumes(plan: Plan, costs: MediaCosts, floors: dict[Path, str]) -> Non
     plan.volumes = max(1, len(used))
     plan.volume_bytes, plan.media_profiles = [], []
     for number in range(1, plan.volumes + 1):
-        total, profiles = _volume_cost([a for a in plan.articles if a.kept and a.volume == number], plan, costs, floors)
-        plan.volume_bytes.append(total)
-        plan.media_profiles.append(profiles)
+        members = [a for a in plan.articles if a.kept and a.volume == number]
+        cost = _volume_cost(members, plan, costs, floors)
+        cost.apply(members)
+        plan.volume_bytes.append(cost.total)
+        plan.media_profiles.append(cost.profiles)
     for article in plan.articles:
         if not article.kept:
             article.planned_bytes = 0
@@ -620,84 +578,3 @@ def _smallest_fitting_profile(article: ArticlePlan, room: int, costs: MediaCosts
         if _standalone_bytes(article, level, costs, floors, cluster) <= room:
             return level
     return None
-
-
-# ------------------------------------------------------------------------------------ the table
-
-
-def format_plan(plan: Plan) -> str:
-    """The plan as a table: one line per article, then totals against the usable budget."""
-    budget = plan.budget
-    header = f"plan for {plan.content_dir} on {budget.label}: {budget.nominal_bytes:,} bytes nominal, {budget.usable_bytes:,} usable (90 %)"
-    columns = ["slug", "priority", "action", "at default", "planned"] + (["volume"] if plan.split else [])
-    rows = [columns]
-    for article in plan.articles:
-        planned = f"{article.planned_bytes:,}" if article.kept else "-"
-        if article.kept and article.media_level != "default" and article.default_bytes:
-            planned += f" ({article.planned_bytes / article.default_bytes - 1:+.0%})"
-        row = [article.slug, str(article.priority), article.action, f"{article.default_bytes:,}", planned]
-        rows.append(row + ([str(article.volume) if article.kept else "-"] if plan.split else []))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
-    numeric = {1, 3, 4, 5}
-    lines = [header, ""]
-    for row in rows:
-        cells = [cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines + [""] + plan_summary(plan))
-
-
-def plan_summary(plan: Plan) -> list[str]:
-    usable = plan.budget.usable_bytes
-    kept = plan.kept
-    reduced = sum(1 for a in kept if a.media_level != "default")
-    lines = [f"viewer, indexes, manifest: {plan.fixed_bytes:,} bytes per bundle"]
-    for number, total in enumerate(plan.volume_bytes, start=1):
-        name = f"volume {number} of {plan.volumes}" if plan.split else "total"
-        count = sum(1 for a in kept if a.volume == number)
-        lines.append(f"{name}: {total:,} of {usable:,} usable bytes ({total / usable:.0%}), {count} articles")
-    left_out = len(plan.articles) - len(kept)
-    lines.append(f"keep {len(kept) - reduced}, reduce {reduced}, leave out {left_out} of {len(plan.articles)} articles")
-    return lines
-
-
-# ------------------------------------------------------------------------------------ volumes
-
-
-def build_volumes(content_dir: Path, out_dir: Path, plan: Plan, *, force: bool = False,
-                  progress: Progress | None = None, sign: Signer | None = None) -> list[BuildResult]:
-    """Build every volume of a split plan as `out_dir/volume-N`, all or nothing.
-
-    The volumes are built (and each signed with `sign`) in a hidden folder beside `out_dir` and
-    moved into place together, in one swap where the system allows (bundle.move_into_place), so a
-    failure in volume 3 does not leave volumes 1 and 2 looking like a complete set.
-    """
-    out_dir = Path(out_dir)
-    _check_volume_output(out_dir, force)
-    with Staging(out_dir) as staging:
-        results = [
-            build_bundle(content_dir, staging.path / f"volume-{n}", plan=plan, volume=n, progress=progress, sign=sign)
-            for n in range(1, plan.volumes + 1)
-        ]
-        # Each volume was flushed to the disk, and its entry here, by its own build.
-        staging.move_into_place(force)
-    return [_moved(result, out_dir / f"volume-{n}", staging.path) for n, result in enumerate(results, start=1)]
-
-
-def _moved(result: BuildResult, bundle_dir: Path, staging: Path) -> BuildResult:
-    one_file = bundle_dir / result.one_file_html.name if result.one_file_html is not None else None
-    signature = result.signature
-    if signature is not None and signature.is_relative_to(staging):
-        signature = bundle_dir.parent / signature.relative_to(staging)
-    return replace(result, bundle_dir=bundle_dir, index_html=bundle_dir / "index.html", one_file_html=one_file,
-                   signature=signature)
-
-
-def _check_volume_output(out_dir: Path, force: bool) -> None:
-    sweep_leftovers(out_dir)  # what a killed build left beside it (put back, or removed)
-    if not out_dir.exists():
-        return
-    if not force:
-        raise InfopackError("already exists; use --force to replace it", out_dir)
-    entries = list(out_dir.iterdir()) if out_dir.is_dir() else [out_dir]
-    if not out_dir.is_dir() or not all(re.fullmatch(r"volume-\d+", e.name) and (e / "manifest.json").is_file() for e in entries):
-        raise InfopackError("exists and is not a set of volumes; refusing to replace it even with --force", out_dir)

@@ -14,15 +14,12 @@ This module shares no state with `build`: it imports only the format's own parse
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
-import re
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +27,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Self
 
+from infopack.atomic import write_file_atomically
 from infopack.errors import EXIT_FAILED, EXIT_OK, InfopackError, UsageProblem
+from infopack.format.constants import (
+    MANIFEST_NAME,
+    SHA256SUMS_NAME,
+    SIGNATURE_NAME,
+    SIGNATURES_DIR,
+)
+from infopack.format.manifest import (
+    BundleInfo,
+    FileEntry,
+    Manifest,
+    parse_date,
+    parse_manifest,
+    render_sha256sums,
+)
 from infopack.format.names import (
     auto_acted_reason,
     check_bundle_path,
@@ -40,25 +52,15 @@ from infopack.format.names import (
     undecodable_reason,
 )
 from infopack.trust.keys import PublicKey, open_regular_file
-from infopack.trust.sign import (
-    MANIFEST_NAME,
-    SHA256SUMS_NAME,
+from infopack.trust.sign import read_manifest_bytes
+from infopack.trust.signature import (
     SIGNATURE_MAX_BYTES,
-    SIGNATURE_SUFFIX,
-    SIGNATURES_DIR,
-    BundleInfo,
-    FileEntry,
-    Manifest,
     SignatureFile,
     TrustedComment,
     check_signature,
-    parse_date,
-    parse_manifest,
     parse_signature_file,
     parse_trusted_comment,
     prehash,
-    read_manifest_bytes,
-    render_sha256sums,
     signature_file_name,
 )
 
@@ -72,7 +74,6 @@ STATE_MAX_BYTES = 16 * 1024 * 1024
 # The text report names at most this many housekeeping items; --json lists all of them (a Mac
 # writes a `._` file beside every file it touched, so there can be thousands).
 HOUSEKEEPING_SHOWN = 10
-_SIGNATURE_NAME = re.compile(r"[0-9a-f]{16}" + re.escape(SIGNATURE_SUFFIX))
 
 
 VerifyUsageError = UsageProblem  # bad keys, arguments or state: exit 2 (errors.exit_code_for)
@@ -219,7 +220,7 @@ def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tupl
         relative = f"{SIGNATURES_DIR}/{entry.name}"
         if not entry.is_file(follow_symlinks=False):
             report.problem(relative, "not a regular file (symlinks and directories are refused)")
-        elif not _SIGNATURE_NAME.fullmatch(entry.name):
+        elif not SIGNATURE_NAME.fullmatch(entry.name):
             if _is_harmless_housekeeping(relative):
                 # Finder's .DS_Store, or the ._ file a Mac writes beside a signature it copied.
                 report.housekeeping.add(relative)
@@ -438,34 +439,7 @@ def _write_state(target: Path, highest: dict[str, int]) -> None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = 0o644
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; some file systems (and Windows) cannot, and the rename
-    is still atomic without it."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_file_atomically(target, data, mode=mode)
 
 
 def _record_sequence(state_file: Path, info: BundleInfo, report: VerifyReport) -> None:
