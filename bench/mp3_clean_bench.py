@@ -35,7 +35,7 @@ def tagged_mp3(folder: Path, minutes: int) -> Path:
     )  # fmt: skip
     data = plain.read_bytes()
     middle = len(data) // 2
-    id3v2 = b"ID3\x03\x00\x00\x00\x00\x00\x20" + b"TIT2" + (22).to_bytes(4, "big") + b"\x00\x00\x00" + PLANTED + b"\x00" * 10
+    id3v2 = b"ID3\x03\x00\x00\x00\x00\x00\x2a" + b"TIT2" + (22).to_bytes(4, "big") + b"\x00\x00\x00" + PLANTED + b"\x00" * 10
     ape = b"APETAGEX" + PLANTED + b"\x00" * 16
     lyrics = b"LYRICSBEGIN" + PLANTED + b"LYRICS200"
     id3v1 = b"TAG" + PLANTED.ljust(125, b"\x00")
@@ -60,7 +60,7 @@ def main(minutes: int = 10, rounds: int = 3) -> None:
             rebuild.append(timed(lambda out=out: prepare_media(source, out, PROFILES["default"], shown="tagged.mp3")))
             encoded = folder / f"encoded-{round_number}.mp3"
             reencode.append(timed(lambda encoded=encoded: subprocess.run(
-                ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-map_metadata", "-1",
+                ["ffmpeg", "-nostdin", "-v", "fatal", "-y", "-i", str(source), "-map_metadata", "-1",
                  "-write_xing", "0", "-id3v2_version", "0", "-c:a", "libmp3lame", "-b:a", "64k", str(encoded)],
                 check=True)))  # fmt: skip
         rebuilt = next(folder.glob("rebuilt-0.*")).read_bytes()
