@@ -335,3 +335,25 @@ def test_the_declared_field_tables_are_what_docs_content_md_lists():
     assert sorted(keys(front_part)) == sorted(field.name for field in FRONT_MATTER_FIELDS)
     required = {field.name for field in (*SETTINGS_FIELDS, *FRONT_MATTER_FIELDS) if field.required}
     assert required == {"title", "lang", "date"}
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["toml-id", "front-matter-slug"],
+)
+def test_trailing_newline_cannot_smuggle_a_line_break_into_an_id_or_slug(tmp_path, where):
+    # `$` in a pattern also matches before a final newline: "abc\n" would pass, then put a line
+    # break into the signed trusted comment (the id) or into media file names on the card (the slug).
+    if where == "toml-id":
+        content = write_content(tmp_path / "content", {"a.md": article()},
+                                toml='title = "T"\nlang = "en"\nid = "abc\\n"\n')  # fmt: skip
+        expected = "content/infopack.toml:3:"
+    else:
+        content = write_content(tmp_path / "content", {"a.md": article(slug='"abc\\n"')})
+        expected = "content/articles/a.md:"
+    result = run_infopack("build", str(content), "--out", str(tmp_path / "out"), "--quiet")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

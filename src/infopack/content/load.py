@@ -37,10 +37,10 @@ ISO_639_1 = set(
     "tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
 )
 
-BUNDLE_ID_RE = re.compile(f"^{BUNDLE_ID_PATTERN}$")
+BUNDLE_ID_RE = re.compile(BUNDLE_ID_PATTERN)  # used with fullmatch: `$` would let a final newline through
 # Slugs become URL fragments and media file names on FAT32 cards: letters (any script), digits,
 # `-` and `_`, nothing that a file system or a URL would treat specially.
-SLUG_RE = re.compile(r"^[^\W_][\w-]{0,99}$")
+SLUG_RE = re.compile(r"[^\W_][\w-]{0,99}")  # used with fullmatch, so no final newline slips through
 
 
 # Front matter is a flat mapping of words, numbers and lists of them. Everything else YAML offers
@@ -291,7 +291,7 @@ def _setting_sequence(value: Any, c: _Check) -> Any:
 def _setting_id(value: Any, c: _Check) -> Any:
     if value is None or value == "":
         value = _derive_bundle_id(c.done.get("title", ""))
-    if not isinstance(value, str) or not BUNDLE_ID_RE.match(value):
+    if not isinstance(value, str) or not BUNDLE_ID_RE.fullmatch(value):
         c.problem("`id` must be lower-case letters, digits and '-' (at most 64)")
     return value
 
@@ -395,7 +395,7 @@ def _front_slug(value: Any, c: _Check) -> Any:
         value = None
     slug = value or (path.parent.name if path.name in FOLDER_ARTICLE_NAMES else path.stem)
     slug = unicodedata.normalize("NFC", str(slug))
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         c.problem(f"slug {_quoted(slug)} must be letters, digits, '-' or '_' (at most 100)")
     return slug
 
