@@ -1,4 +1,4 @@
-"""Benchmark: the search index (src/infopack/search.py) and its query engine (viewer/search.js).
+"""Benchmark: the search index (src/infopack/build/search.py) and its query engine (viewer/search.js).
 
     python bench/search_bench.py [--articles 10000 100000] [--cold 12] [--text-sample 10]
 

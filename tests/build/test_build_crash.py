@@ -434,7 +434,7 @@ def test_without_an_atomic_swap_a_killed_build_never_loses_the_bundle(no_exchang
     """Where two folders cannot be swapped in one step, the fallback renames the old bundle aside
     and the new one in. Killed at any point, --out holds a whole signed bundle, or (between the
     two renames) nothing, with the whole old one beside it, which the next build puts back."""
-    from infopack.build.assemble import exchange_paths
+    from infopack.build.output import exchange_paths
 
     key, public = make_key(tmp_path)
     first = write_content(tmp_path / "c1", {f"a{n}.md": article(title=f"One {n}") for n in range(30)})

@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "7f0d200bb1f9de0de73ed151e890bc8ea4526f8287e3103245f1bdbe6d5f2d78",
-        "generated": "e4792c86f5275f58f831818f209b0dafc020076a2d06d5f59e024ea4942f80e9",
+        "example": "ce62758ee9d11fde2c32e8599e57ec7ceb1be2cc1d093a171ab490f17dbbf0b9",
+        "generated": "30e10d57b99a55ef694a2bbf77d14fe5d1be8e23252ffe2a52fa84e9a751a3aa",
     },
 }
 

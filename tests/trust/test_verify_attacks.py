@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from infopack.commands import main
-from infopack.errors import InfopackError
+from infopack.errors import InfopackError, UsageProblem
 from infopack.format.constants import MANIFEST_MAX_BYTES
 from infopack.format.manifest import BundleInfo, FileEntry, Manifest, render_manifest, render_sha256sums
 from infopack.format.names import check_bundle_path, find_collisions
 from infopack.trust.keys import generate_secret_key, load_secret_key
 from infopack.trust.sign import sign_bundle
 from infopack.trust.signature import TrustedComment, sign_manifest
-from infopack.trust.verify import VerifyUsageError, verify_bundle
+from infopack.trust.verify import verify_bundle
 from kit.bundles import make_bundle, minisign_key_pair, problems_of, signed_bundle
 
 MINISIGN = shutil.which("minisign")
@@ -228,7 +228,7 @@ def test_duplicate_signature_counts_once(tmp_path, bundle, key):
 
 def test_same_key_trusted_twice_counts_once(tmp_path, bundle, key):
     renamed = type(key.public_key())(key.key_id, key.public_key().key, "alias")
-    with pytest.raises(VerifyUsageError, match="threshold 2 needs between 1 and 1"):
+    with pytest.raises(UsageProblem, match="threshold 2 needs between 1 and 1"):
         verify_bundle(bundle, [key.public_key(), renamed], threshold=2)
 
 
@@ -257,7 +257,7 @@ def test_failed_verify_does_not_advance_rollback_state(tmp_path, key):
 def test_damaged_state_file_is_a_usage_error(tmp_path, bundle, key):
     state = tmp_path / "state.json"
     state.write_text('{"format": "infopack-verify-state/1", "highest_sequence": {"demo": "x"}}')
-    with pytest.raises(VerifyUsageError, match="state file is damaged"):
+    with pytest.raises(UsageProblem, match="state file is damaged"):
         verify(bundle, key, state_file=state)
 
 

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infopack.errors import InfopackError
+from infopack.errors import InfopackError, UsageProblem
 from infopack.format.manifest import parse_manifest
 from infopack.trust.keys import generate_secret_key
 from infopack.trust.sign import sign_bundle
 from infopack.trust.signature import parse_signature_file, sign_manifest
-from infopack.trust.verify import VerifyUsageError, verify_bundle
+from infopack.trust.verify import verify_bundle
 from kit.bundles import make_bundle
 
 KEY = generate_secret_key("fuzz")
@@ -61,7 +61,7 @@ def mutated(draw, original: bytes) -> bytes:
 def run_verify(bundle: Path, **kwargs) -> int:
     try:
         return verify_bundle(bundle, [KEY.public_key()], **kwargs).exit_code
-    except VerifyUsageError:
+    except UsageProblem:
         return 2
 
 

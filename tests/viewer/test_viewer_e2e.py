@@ -21,28 +21,25 @@ from kit.content import (
 pytestmark = pytest.mark.browser
 
 
+def example_bundle_with(tmp_path_factory, name: str, articles: dict[str, str]) -> Path:
+    """The example content plus `articles`, built once per module."""
+    base = tmp_path_factory.mktemp(name)
+    content = copy_example_content(base / "content")
+    for file_name, text in articles.items():
+        (content / "articles" / file_name).write_text(text, encoding="utf-8")
+    return build_bundle(content, base / "bundle").bundle_dir
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("e2e")
-    content = copy_example_content(base / "content")
-    for name, text in capture_articles().items():
-        (content / "articles" / name).write_text(text, encoding="utf-8")
-    out = base / "bundle"
-    build_bundle(content, out)
-    return out
+    return example_bundle_with(tmp_path_factory, "e2e", capture_articles())
 
 
 @pytest.fixture(scope="module")
 def seed_bundle(tmp_path_factory) -> Path:
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds not present beside the repository")
-    base = tmp_path_factory.mktemp("e2e-seeds")
-    content = copy_example_content(base / "content")
-    for name, text in seed_articles().items():
-        (content / "articles" / name).write_text(text, encoding="utf-8")
-    out = base / "bundle"
-    build_bundle(content, out)
-    return out
+    return example_bundle_with(tmp_path_factory, "e2e-seeds", seed_articles())
 
 
 def open_viewer(page, bundle: Path, route: str = ""):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from infopack.commands.support import interrupts_stop_the_build, progress_lines, reported, signer, unlock_secret_key
+from infopack.commands.support import interrupts_stop_the_build, progress_lines, reported, signer
 from infopack.errors import InfopackError
 
 
@@ -28,7 +28,9 @@ def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_ke
 
     secret = None
     if sign_key is not None:  # unlock first: a wrong passphrase must not cost a whole build
-        secret = unlock_secret_key(sign_key, passphrase_file)
+        from infopack.trust.keys import load_secret_key_for_cli
+
+        secret = load_secret_key_for_cli(sign_key, passphrase_file)
     progress = progress_lines(quiet)
     with interrupts_stop_the_build():
         if budget is None and not volumes:

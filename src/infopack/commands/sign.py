@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from infopack.commands.support import passphrase_option, reported, unlock_secret_key
+from infopack.commands.support import passphrase_option, reported
 from infopack.errors import InfopackError
+from infopack.trust.keys import load_secret_key_for_cli
 from infopack.trust.sign import sign_bundle
 
 
@@ -24,6 +25,6 @@ def command(bundle: Path, key_path: Path, passphrase_file: Path | None, signatur
     """Sign BUNDLE/manifest.json (adds a co-signature if other keys signed it already)."""
     if key_path.resolve().is_relative_to(bundle.resolve()):
         raise InfopackError("the secret key is inside the bundle; move it out first", key_path)
-    secret = unlock_secret_key(key_path, passphrase_file)
+    secret = load_secret_key_for_cli(key_path, passphrase_file)
     written = sign_bundle(bundle, secret, signature_out=signature_out, expires=expires)
     click.echo(f"signed by key {secret.id_hex}: {written}")

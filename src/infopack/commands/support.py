@@ -85,13 +85,6 @@ def interrupts_stop_the_build() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def unlock_secret_key(key_path: Path, passphrase_file: Path | None) -> SecretKey:
-    """For `sign` and `build --sign`: read and decrypt a secret key (see keys.load_secret_key_for_cli)."""
-    from infopack.trust.keys import load_secret_key_for_cli
-
-    return load_secret_key_for_cli(key_path, passphrase_file)
-
-
 def signer(secret: SecretKey | None) -> Callable[[Path], Path] | None:
     """The signing step a build runs on its finished folder before putting it in place, so that a
     crash can never leave an unsigned bundle at --out; None without a key."""

@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from infopack.build.assemble import BuildResult, Signer, Staging, build_bundle, sweep_leftovers
+from infopack.build.assemble import BuildResult, Signer, build_bundle
+from infopack.build.output import Staging, sweep_leftovers
 from infopack.errors import InfopackError
 from infopack.format.constants import MANIFEST_NAME
 from infopack.plan.planner import Plan
@@ -18,7 +19,7 @@ def build_volumes(content_dir: Path, out_dir: Path, plan: Plan, *, force: bool =
     """Build every volume of a split plan as `out_dir/volume-N`, all or nothing.
 
     The volumes are built (and each signed with `sign`) in a hidden folder beside `out_dir` and
-    moved into place together, in one swap where the system allows (bundle.move_into_place), so a
+    moved into place together, in one swap where the system allows (build.output.move_into_place), so a
     failure in volume 3 does not leave volumes 1 and 2 looking like a complete set.
     """
     out_dir = Path(out_dir)

@@ -3,7 +3,7 @@
  * A classic script (Chrome 109 / Firefox 115) defining one global, InfopackSearch. It never touches
  * the network, storage or the DOM: payloads come through the loadPayload callback the viewer gives
  * it, and snippets are returned as plain strings and {text, match} pieces for textContent.
- * The tokenizer and query planner mirror src/infopack/search.py exactly; tests/vectors/ check it.
+ * The tokenizer and query planner mirror src/infopack/build/search.py exactly; tests/vectors/ check it.
  */
 var InfopackSearch = (function () {
   "use strict";
