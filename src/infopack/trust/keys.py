@@ -103,6 +103,11 @@ def read_small_file(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
+class MissingFile(InfopackError):
+    """The input does not exist (also: a link to nothing). Told apart from unreadable input by the
+    failed open itself, not by a second look that another process could change in between."""
+
+
 def open_regular_file(path: Path, what: str) -> BinaryIO:
     """Open an input that must be a plain file (a trusted key, a signature, verify's state).
 
@@ -116,6 +121,8 @@ def open_regular_file(path: Path, what: str) -> BinaryIO:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise InfopackError(refused, path)
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError as err:
+        raise MissingFile(f"cannot read {what}: {err.strerror or err}", path) from None
     except OSError as err:
         raise InfopackError(f"cannot read {what}: {err.strerror or err}", path) from None
     handle = os.fdopen(fd, "rb")

@@ -51,7 +51,7 @@ from infopack.format.names import (
     is_housekeeping_dir,
     undecodable_reason,
 )
-from infopack.trust.keys import PublicKey, open_regular_file
+from infopack.trust.keys import MissingFile, PublicKey, open_regular_file
 from infopack.trust.sign import read_manifest_bytes
 from infopack.trust.signature import (
     SIGNATURE_MAX_BYTES,
@@ -76,7 +76,6 @@ STATE_MAX_BYTES = 16 * 1024 * 1024
 HOUSEKEEPING_SHOWN = 10
 
 
-VerifyUsageError = UsageProblem  # bad keys, arguments or state: exit 2 (errors.exit_code_for)
 
 
 def displayable(path: str) -> str:
@@ -195,9 +194,9 @@ def _read_detached_signature(path: Path) -> bytes:
         with open_regular_file(path, "signature") as handle:
             return handle.read(SIGNATURE_MAX_BYTES + 1)
     except InfopackError as err:
-        raise VerifyUsageError(err.problems[0].message, path) from None
+        raise UsageProblem(err.problems[0].message, path) from None
     except OSError as err:
-        raise VerifyUsageError(f"cannot read signature: {err.strerror or err}", path) from None
+        raise UsageProblem(f"cannot read signature: {err.strerror or err}", path) from None
 
 
 def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tuple[str, bytes]]:
@@ -349,12 +348,12 @@ def _load_state(path: Path) -> dict[str, int]:
         # A FIFO or device at the state path is refused here, not read forever.
         with open_regular_file(path, "state") as handle:
             data = handle.read(STATE_MAX_BYTES + 1)
+    except MissingFile:  # no state yet (or a link to a state not yet written)
+        return {}
     except InfopackError as err:
-        if not os.path.exists(path):  # no state yet (or a link to a state not yet written)
-            return {}
-        raise VerifyUsageError(err.problems[0].message, path) from None
+        raise UsageProblem(err.problems[0].message, path) from None
     except OSError as err:
-        raise VerifyUsageError(f"cannot read state: {err.strerror or err}", path) from None
+        raise UsageProblem(f"cannot read state: {err.strerror or err}", path) from None
     try:
         document = json.loads(data.decode("utf-8"))
         if len(data) > STATE_MAX_BYTES or document.get("format") != STATE_FORMAT:
@@ -365,7 +364,7 @@ def _load_state(path: Path) -> dict[str, int]:
         ):
             raise ValueError
     except (ValueError, AttributeError, KeyError, TypeError, RecursionError):
-        raise VerifyUsageError(
+        raise UsageProblem(
             "state file is damaged; refusing to guess which releases were seen", path
         ) from None
     return dict(highest)
@@ -395,12 +394,12 @@ class _StateLock:
         try:
             self.fd = os.open(self.path, flags, 0o644)
             if not stat.S_ISREG(os.fstat(self.fd).st_mode):
-                raise VerifyUsageError("state lock is not a regular file", self.path)
+                raise UsageProblem("state lock is not a regular file", self.path)
             _lock_exclusive(self.fd)
         except OSError as err:
             self.__exit__()
-            raise VerifyUsageError(f"cannot lock state: {err.strerror or err}", self.path) from None
-        except VerifyUsageError:
+            raise UsageProblem(f"cannot lock state: {err.strerror or err}", self.path) from None
+        except UsageProblem:
             self.__exit__()
             raise
         return self
@@ -463,7 +462,7 @@ def _record_sequence(state_file: Path, info: BundleInfo, report: VerifyReport) -
             elif info.sequence > stored:
                 _write_state(target, {**highest, info.id: info.sequence})
     except OSError as err:
-        raise VerifyUsageError(f"cannot write state: {err.strerror or err}", state_file) from None
+        raise UsageProblem(f"cannot write state: {err.strerror or err}", state_file) from None
 
 
 # ----------------------------------------------------------------------------- the directory
@@ -704,17 +703,17 @@ def verify_bundle(
     today: dt.date | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
-    """Verify BUNDLE; the report says what is wrong. Raises VerifyUsageError (exit 2) only for
+    """Verify BUNDLE; the report says what is wrong. Raises UsageProblem (exit 2) only for
     bad arguments or unreadable inputs outside the bundle (keys, detached signatures, state)."""
     trusted = _distinct_trusted_keys(trusted_keys)
     if not trusted:
-        raise VerifyUsageError("give at least one trusted public key (--trust)", "verify")
+        raise UsageProblem("give at least one trusted public key (--trust)", "verify")
     if not 1 <= threshold <= len(trusted):
-        raise VerifyUsageError(
+        raise UsageProblem(
             f"threshold {threshold} needs between 1 and {len(trusted)} distinct trusted keys", "verify"
         )
     if not bundle_dir.is_dir():
-        raise VerifyUsageError("not a directory", bundle_dir)
+        raise UsageProblem("not a directory", bundle_dir)
     detached = [(str(path), _read_detached_signature(path)) for path in signature_files]
     highest_seen = _load_state(state_file) if state_file is not None else {}
     report = VerifyReport(str(bundle_dir), threshold)
