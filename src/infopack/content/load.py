@@ -410,6 +410,11 @@ FRONT_MATTER_FIELDS: tuple[Field, ...] = (
     Field("source", "text", "", False, _front_text("source")),
     Field("priority", "whole number", 0, False, _front_priority),
     Field("slug", "letters, digits, -, _", None, False, _front_slug),
+    # Other titles the article is known by (a ZIM's redirects): search finds the article by them.
+    Field("aliases", "list of text", None, False, _front_list("aliases")),
+    # Written by `infopack import`: which source this came from and the hash of what was written,
+    # so a re-import can tell an untouched article (update it) from one staff edited (skip it).
+    Field("imported", "text", "", False, _front_text("imported")),
 )
 
 
@@ -543,6 +548,8 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
         source=checked["source"].strip(),
         priority=checked["priority"],
         body_line=body_line,
+        aliases=[" ".join(a.split()) for a in checked["aliases"]],
+        imported=checked["imported"].strip(),
     )
 
 

@@ -40,6 +40,8 @@ class Article:
     source: str = ""
     priority: int = 0
     body_line: int = 1  # the file's line where the body starts, for `path:line` messages
+    aliases: list[str] = field(default_factory=list)  # other titles search finds it by (ZIM redirects)
+    imported: str = ""  # set by `infopack import`; never reaches the bundle
 
 
 @dataclass
