@@ -692,6 +692,56 @@ def _distinct_trusted_keys(trusted: Sequence[PublicKey]) -> list[PublicKey]:
     return list(distinct.values())
 
 
+def check_release(
+    manifest_bytes: bytes,
+    sources: Sequence[tuple[str, bytes]],
+    trusted: Sequence[PublicKey],
+    threshold: int,
+    highest_seen: dict[str, int],
+    today: dt.date,
+    report: VerifyReport,
+) -> Manifest | None:
+    """Is MANIFEST_BYTES a release that enough trusted keys signed, and not a rollback?
+
+    SOURCES are (name, bytes) of the signature files (`signatures/...` and detached ones). Shared by
+    `verify` and `apply` (which checks a delta's new manifest before writing anything). Returns the
+    parsed manifest when it may be acted on (a rollback is reported but the manifest is still
+    returned, so the tree can be checked too); None when it must not be read further."""
+    valid = _check_signatures(manifest_bytes, sources, trusted, report)
+    if len(valid) < threshold:
+        report.problem(
+            MANIFEST_NAME,
+            f"{len(valid)} valid signature(s) by distinct trusted keys, {threshold} required; "
+            "the manifest was not read further",
+        )
+        return None
+
+    # From here on the bytes are signed by enough trusted keys.
+    try:
+        manifest = parse_manifest(manifest_bytes)
+    except InfopackError as err:
+        report.add_error(err)
+        return None
+    _bind_to_manifest(valid, manifest, today, report)
+    if len(report.signed_by) < threshold:
+        report.problem(MANIFEST_NAME, "not enough signatures for this release (see above)")
+        return None
+    report.bundle = manifest.bundle
+    info = manifest.bundle
+    if info.sequence < highest_seen.get(info.id, 0):
+        report.problem(
+            MANIFEST_NAME,
+            f"rollback: sequence {info.sequence} is older than {highest_seen[info.id]}, "
+            f"already verified for {info.id}",
+        )
+    return manifest
+
+
+def load_state(path: Path) -> dict[str, int]:
+    """The rollback state: the highest sequence verified so far, per bundle id."""
+    return _load_state(path)
+
+
 def verify_bundle(
     bundle_dir: Path,
     trusted_keys: Sequence[PublicKey],
@@ -725,33 +775,10 @@ def verify_bundle(
         report.add_error(err)
         return report
     sources = _bundle_signature_files(bundle_dir, report) + detached
-    valid = _check_signatures(manifest_bytes, sources, trusted, report)
-    if len(valid) < threshold:
-        report.problem(
-            MANIFEST_NAME,
-            f"{len(valid)} valid signature(s) by distinct trusted keys, {threshold} required; "
-            "the manifest was not read further",
-        )
+    manifest = check_release(manifest_bytes, sources, trusted, threshold, highest_seen, today, report)
+    if manifest is None:
         return report
-
-    # From here on the bytes are signed by enough trusted keys.
-    try:
-        manifest = parse_manifest(manifest_bytes)
-    except InfopackError as err:
-        report.add_error(err)
-        return report
-    _bind_to_manifest(valid, manifest, today, report)
-    if len(report.signed_by) < threshold:
-        report.problem(MANIFEST_NAME, "not enough signatures for this release (see above)")
-        return report
-    report.bundle = manifest.bundle
     info = manifest.bundle
-    if info.sequence < highest_seen.get(info.id, 0):
-        report.problem(
-            MANIFEST_NAME,
-            f"rollback: sequence {info.sequence} is older than {highest_seen[info.id]}, "
-            f"already verified for {info.id}",
-        )
 
     present = _compare_tree(manifest, scan_bundle_tree(bundle_dir, report), allow_extra, report)
     hash_files(bundle_dir, present, report, workers)
