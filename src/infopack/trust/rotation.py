@@ -80,6 +80,9 @@ class RotationStatement:
     created: str
 
     def __post_init__(self) -> None:
+        # Only the key itself is part of a statement; a comment from a .pub file is not.
+        object.__setattr__(self, "old_key", PublicKey(self.old_key.key_id, self.old_key.key))
+        object.__setattr__(self, "new_key", PublicKey(self.new_key.key_id, self.new_key.key))
         problem = self.problem()
         if problem is not None:
             raise ValueError(problem)
@@ -236,10 +239,7 @@ def make_rotation(
     """OLD_SECRET signs the hand-over of BUNDLE_ID to NEW_KEY from FROM_SEQUENCE on."""
     try:
         statement = RotationStatement(
-            bundle_id,
-            PublicKey(old_secret.key_id, old_secret.public_key().key),
-            PublicKey(new_key.key_id, new_key.key),
-            from_sequence, created,
+            bundle_id, old_secret.public_key(), new_key, from_sequence, created
         )
     except ValueError as err:
         raise InfopackError(str(err), "rotate") from None
