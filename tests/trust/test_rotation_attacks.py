@@ -30,8 +30,8 @@ from infopack.trust.rotation import (
     make_rotation,
     parse_statement,
 )
-from infopack.trust.signature import SignatureFile, sign_manifest
 from infopack.trust.sign import sign_bundle
+from infopack.trust.signature import SignatureFile, sign_manifest
 from infopack.trust.verify import VerifyReport, verify_bundle
 from kit.bundles import make_bundle, minisign_key_pair, problems_of
 
