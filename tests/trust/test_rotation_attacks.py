@@ -387,10 +387,27 @@ def test_threshold_double_count_via_rotation_is_refused(tmp_path, keys):
     )
     assert not report.ok
     assert len(report.signed_by) <= 1
+    assert sorted(rotation_statuses(report)) == sorted(
+        [(a.id_hex, b.id_hex, "conflict"), (d.id_hex, b.id_hex, "conflict")]
+    )
     # The honest case: A rotated to B, D did not; B and D are two signers.
     report = verify_bundle(release(tmp_path / "ok", [b, d], rotation(a, b)), trusted, threshold=2)
     assert problems_of(report) == []
     assert sorted(report.signed_by) == sorted([b.id_hex, d.id_hex])
+
+
+def test_old_and_new_key_of_one_chain_count_once_even_when_their_comments_differ(tmp_path, keys):
+    # A still speaks for sequence 4, B from 5: an A signature claiming sequence 4 beside B's must
+    # not make two signers of one chain before the manifest is even read.
+    a, b, d = keys["A"], keys["B"], keys["D"]
+    bundle = release(tmp_path / "b", [b], rotation(a, b, from_sequence=5), sequence=5)
+    manifest = (bundle / "manifest.json").read_bytes()
+    old_claim = sign_manifest(manifest, a, "infopack/1 id=demo seq=4 created=2026-03-01")
+    (bundle / SIGNATURES_DIR / f"{a.id_hex}.minisig").write_bytes(old_claim.to_bytes())
+    report = verify_bundle(bundle, [pub(a), pub(d)], threshold=2)
+    assert not report.ok
+    assert "duplicate" in statuses(report).values()
+    assert any("the manifest was not read further" in p for p in problems_of(report))
 
 
 def test_sign_refuses_statements_that_do_not_lead_to_the_signing_key(tmp_path, keys):
