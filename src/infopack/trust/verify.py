@@ -110,7 +110,7 @@ class Finding:
 class SignatureResult:
     source: str
     key_id: str | None
-    status: str  # valid | invalid | untrusted-key | malformed | wrong-bundle | duplicate
+    status: str  # valid | invalid | untrusted-key | retired | malformed | wrong-bundle | duplicate
     detail: str = ""
     # Shown only once the signature over it has verified.
     trusted_comment: str | None = None
