@@ -334,6 +334,23 @@ def test_retired_key_signing_after_the_rotation_was_seen_is_refused(tmp_path, ke
     assert verify_bundle(stolen, [pub(a)]).ok
 
 
+def test_stolen_old_key_cannot_sign_past_an_announced_rotation(tmp_path, keys):
+    # Release 4, still signed by A, announces that B takes over from 5. A partner with a state
+    # remembers it: from 5 on, A alone is refused, and B is trusted without the statement.
+    a, b = keys["A"], keys["B"]
+    state = tmp_path / "state.json"
+    report = verify_bundle(
+        release(tmp_path / "r4", [a], rotation(a, b, from_sequence=5), sequence=4), [pub(a)], state_file=state
+    )
+    assert problems_of(report) == []
+    assert rotation_statuses(report) == [(a.id_hex, b.id_hex, "valid")]
+    stolen = verify_bundle(release(tmp_path / "r5a", [a], sequence=5), [pub(a)], state_file=state)
+    assert not stolen.ok
+    assert statuses(stolen) == {a.id_hex: "retired"}
+    honest = verify_bundle(release(tmp_path / "r5b", [b], sequence=5), [pub(a)], state_file=state)
+    assert problems_of(honest) == []
+
+
 def test_old_key_signing_beside_its_own_statement_does_not_count(tmp_path, keys):
     a, b = keys["A"], keys["B"]
     report = verify_bundle(release(tmp_path / "b", [a], rotation(a, b)), [pub(a)])
@@ -482,3 +499,28 @@ def test_signature_file_round_trip_keeps_untrusted_comment(keys):
     )
     assert isinstance(parse_public_key(pub(keys["A"]).to_file_bytes()), PublicKey)
     assert SignatureFile  # the type the signature bytes parse into (trust/signature.py)
+
+
+VECTOR = Path(__file__).resolve().parents[1] / "vectors" / "rotation-v1"
+VECTOR_NAME = "rotation-0807060504030201-1817161514131211.txt"
+
+
+def test_rotation_vector_is_reproduced_byte_for_byte():
+    old = SecretKey(bytes(range(1, 9)), bytes(range(32)), "old")
+    new = SecretKey(bytes(range(0x11, 0x19)), bytes(range(32, 64)), "new")
+    assert (VECTOR / "old.pub").read_bytes() == pub(old).to_file_bytes()
+    assert (VECTOR / "new.pub").read_bytes() == pub(new).to_file_bytes()
+    made = make_rotation(old, pub(new), "news-2026", 12, "2026-11-30")
+    assert made.statement.file_name() == VECTOR_NAME
+    assert (VECTOR / VECTOR_NAME).read_bytes() == made.statement_bytes
+    assert (VECTOR / (VECTOR_NAME + ".minisig")).read_bytes() == made.signature_bytes
+
+
+@needs_minisign
+def test_rotation_vector_verifies_with_minisign():
+    result = subprocess.run(
+        [MINISIGN, "-Vm", str(VECTOR / VECTOR_NAME), "-p", str(VECTOR / "old.pub")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "from=12 created=2026-11-30" in result.stdout
