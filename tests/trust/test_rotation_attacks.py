@@ -501,6 +501,14 @@ def test_signature_file_round_trip_keeps_untrusted_comment(keys):
     assert SignatureFile  # the type the signature bytes parse into (trust/signature.py)
 
 
+def test_rotation_file_names_obey_the_fat32_name_rules(keys):
+    from infopack.format.names import auto_acted_reason, check_bundle_path
+
+    name = rotation(keys["A"], keys["B"]).statement.file_name()
+    for path in (f"{SIGNATURES_DIR}/{name}", f"{SIGNATURES_DIR}/{name}.minisig"):
+        assert check_bundle_path(path) is None and auto_acted_reason(path) is None
+
+
 VECTOR = Path(__file__).resolve().parents[1] / "vectors" / "rotation-v1"
 VECTOR_NAME = "rotation-0807060504030201-1817161514131211.txt"
 
