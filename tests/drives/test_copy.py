@@ -423,3 +423,19 @@ def test_cli_threshold_above_the_keys_is_a_usage_error(tmp_path, key):
     assert result.exit_code == 2
     assert "threshold 2" in result.output and "Traceback" not in result.output
     assert os.listdir(tmp_path / "t") == []
+
+
+def test_copy_keeps_rotation_statements_so_a_partner_on_the_old_key_can_verify_the_card(tmp_path, key):
+    # Dropping signatures/rotation-* on the way to the card would leave partners who trust only
+    # the old key unable to verify it (and a copy run that trusts the old key would fail itself).
+    from infopack.trust.rotation import make_rotation
+
+    new = generate_secret_key("new")
+    bundle = made_bundle(tmp_path / "b", key, media_files(1024))
+    sign_bundle(bundle, new, rotations=[make_rotation(key, new.public_key(), "demo", 1, "2026-04-01")])
+    target = tmp_path / "t"
+    target.mkdir()
+    assert copy_bundle(bundle, [target], [key.public_key()]).ok
+    rotation_files = sorted(path.name for path in (target / "signatures").glob("rotation-*"))
+    assert len(rotation_files) == 2
+    assert verify_bundle(target, [key.public_key()]).ok

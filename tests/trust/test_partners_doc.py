@@ -297,3 +297,69 @@ def test_docs_say_the_card_check_finds_damage_not_forgery():
     assert "PARTNERS.md" in readme and "not forgery" in readme
     fmt = (REPO / "docs" / "FORMAT.md").read_text(encoding="utf-8")
     assert "PARTNERS.md" in fmt and "not forgery" in fmt
+
+
+# ------------------------------------------------------------------ a key change (FORMAT.md 10.6)
+
+KEY_CHANGE = fenced(section("When the publisher changes keys"), "sh")
+
+
+def rotated_card(made, bundle: Path, *, signer: SecretKey | None = None) -> SecretKey:
+    """BUNDLE re-signed by a new key only, carrying the old key's hand-over to it (or SIGNER's)."""
+    from infopack.trust.rotation import make_rotation
+
+    new = generate_secret_key("new publisher key")
+    handed_by = signer or made["key"]
+    shutil.rmtree(bundle / SIGNATURES_DIR)
+    sign_bundle(bundle, new)
+    rotation = make_rotation(handed_by, new.public_key(), BUNDLE_ID, SEQUENCE, "2026-11-02")
+    for name, data in ((rotation.statement.file_name(), rotation.statement_bytes),
+                       (rotation.statement.file_name() + ".minisig", rotation.signature_bytes)):
+        (bundle / SIGNATURES_DIR / name).write_bytes(data)
+    return new
+
+
+def run_key_change(made, bundle: Path, home: Path) -> tuple[int, str]:
+    shutil.copy(made["home"] / "publisher.pub", home / "publisher.pub")
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8",
+           "PUB": str(home / "publisher.pub"), "ID": BUNDLE_ID, "LAST": "0"}
+    result = subprocess.run(["bash"], input=KEY_CHANGE[0], cwd=bundle, env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_key_change_steps_let_a_partner_on_the_old_key_accept_the_new_one(made, bundle, tmp_path):
+    assert len(KEY_CHANGE) == 1
+    new = rotated_card(made, bundle)
+    code, output = run_linux(made, bundle)
+    assert code != 0 and "no signature by your key" in output  # the old key alone: refused
+    home = tmp_path / "home"
+    home.mkdir()
+    code, output = run_key_change(made, bundle, home)
+    assert code == 0, output
+    assert f"it signs from sequence {SEQUENCE} on" in output
+    assert (home / "publisher.pub.next").read_bytes().splitlines()[1] == (
+        new.public_key().to_file_bytes().splitlines()[1]
+    )
+    code, output = run_linux(made, bundle, settings={
+        "PUB": str(home / "publisher.pub.next"), "ID": BUNDLE_ID, "LAST": "0"})
+    assert code == 0, output
+    assert "NOT LISTED" not in output  # the statement in signatures/ is expected there
+
+
+def test_key_change_steps_refuse_a_change_signed_by_another_key(made, bundle, tmp_path):
+    rotated_card(made, bundle, signer=generate_secret_key("thief"))
+    home = tmp_path / "home"
+    home.mkdir()
+    code, output = run_key_change(made, bundle, home)
+    assert code != 0 and "REFUSE: no key change here is signed by your key" in output
+    assert not (home / "publisher.pub.next").exists()
+
+
+def test_windows_check_lets_only_statement_names_through_in_signatures():
+    pattern = re.search(r"\$name -match '(\^signatures/[^']*)'", WINDOWS[1])
+    assert pattern
+    allowed = re.compile(pattern.group(1))
+    assert allowed.match("signatures/0123456789abcdef.minisig")
+    assert allowed.match("signatures/rotation-0123456789abcdef-fedcba9876543210.txt")
+    assert not allowed.match("signatures/run.url") and not allowed.match("signatures/notes.txt")

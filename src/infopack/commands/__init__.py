@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infopack.commands.plan", "Show what fits a card, what is reduced and what is left out; builds nothing."),
     "keygen": ("infopack.commands.keygen", "Write a key pair: NAME.key (secret) and NAME.pub (minisign format)."),
     "sign": ("infopack.commands.sign", "Sign a bundle's manifest (a co-signature if others signed it already)."),
+    "rotate": ("infopack.commands.rotate", "Hand a library from an old signing key to a new one (a signed statement)."),
     "verify": ("infopack.commands.verify", "Check a bundle is intact and signed by trusted keys (exit 0, 1 or 2)."),
     "copy": ("infopack.commands.copy", "Verify a bundle, write it onto drives, read every file back."),
 }

@@ -47,7 +47,7 @@ from infopack.drives.probe import (
     probe_capacity,
 )
 from infopack.errors import InfopackError, Problem, ProblemList
-from infopack.format.constants import FAT32_MAX_FILE_BYTES, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURES_DIR
+from infopack.format.constants import FAT32_MAX_FILE_BYTES, MANIFEST_NAME, SIGNATURES_DIR, SIGNATURES_DIR_ENTRY
 from infopack.format.manifest import FileEntry, Manifest, parse_manifest
 from infopack.format.names import (
     OS_HOUSEKEEPING_DIRS,
@@ -106,7 +106,7 @@ def _signature_files(bundle_dir: Path) -> dict[str, bytes]:
         return {}
     found = {}
     for entry in os.scandir(directory):
-        if SIGNATURE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+        if SIGNATURES_DIR_ENTRY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
             found[f"{SIGNATURES_DIR}/{entry.name}"] = Path(entry.path).read_bytes()
     return found
 
@@ -238,7 +238,7 @@ def _is_ours(path: str, previous_paths: set[str] | None, wanted: set[str]) -> bo
         return False
     if path == MANIFEST_NAME or path in wanted or path in previous_paths:
         return True
-    return path.startswith(SIGNATURES_DIR + "/") and SIGNATURE_NAME.fullmatch(name) is not None
+    return path.startswith(SIGNATURES_DIR + "/") and SIGNATURES_DIR_ENTRY.fullmatch(name) is not None
 
 
 def _round_up(size: int, unit: int) -> int:

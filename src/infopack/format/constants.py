@@ -13,6 +13,15 @@ SIGNATURES_DIR = "signatures"
 SIGNATURE_SUFFIX = ".minisig"
 # A signature file as it sits in BUNDLE/signatures/: <16 hex digits of key ID>.minisig.
 SIGNATURE_NAME = re.compile(r"[0-9a-f]{16}" + re.escape(SIGNATURE_SUFFIX))
+# A key rotation statement (section 10.6) and its signature by the old key, as they sit in
+# BUNDLE/signatures/: rotation-<old key id>-<new key id>.txt and the same name + .minisig, which
+# is where stock `minisign -Vm rotation-....txt` looks for the signature.
+ROTATION_STATEMENT_NAME = re.compile(r"rotation-[0-9a-f]{16}-[0-9a-f]{16}\.txt")
+ROTATION_SIGNATURE_NAME = re.compile(ROTATION_STATEMENT_NAME.pattern + re.escape(SIGNATURE_SUFFIX))
+# Every name signatures/ may hold (besides operating-system housekeeping).
+SIGNATURES_DIR_ENTRY = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (SIGNATURE_NAME, ROTATION_STATEMENT_NAME, ROTATION_SIGNATURE_NAME))
+)
 
 # A manifest of a million files is ~120 MB; 64 MiB covers any real bundle (~500k files) while
 # stopping an "endless data" manifest from exhausting memory before its signature is checked.

@@ -31,9 +31,12 @@ from infopack.atomic import write_file_atomically
 from infopack.errors import EXIT_FAILED, EXIT_OK, InfopackError, UsageProblem
 from infopack.format.constants import (
     MANIFEST_NAME,
+    ROTATION_SIGNATURE_NAME,
+    ROTATION_STATEMENT_NAME,
     SHA256SUMS_NAME,
-    SIGNATURE_NAME,
+    SIGNATURE_SUFFIX,
     SIGNATURES_DIR,
+    SIGNATURES_DIR_ENTRY,
 )
 from infopack.format.manifest import (
     BundleInfo,
@@ -52,6 +55,13 @@ from infopack.format.names import (
     undecodable_reason,
 )
 from infopack.trust.keys import MissingFile, PublicKey, open_regular_file
+from infopack.trust.rotation import (
+    Chains,
+    KnownRotation,
+    RotationStatement,
+    build_chains,
+    check_signed_rotation,
+)
 from infopack.trust.sign import read_manifest_bytes
 from infopack.trust.signature import (
     SIGNATURE_MAX_BYTES,
@@ -70,6 +80,9 @@ HASH_CHUNK_BYTES = 1024 * 1024
 BATCH_MAX_FILES = 256
 BATCH_MAX_BYTES = 8 * HASH_CHUNK_BYTES
 STATE_FORMAT = "infopack-verify-state/1"
+# Written instead of /1 once a rotation is remembered: an older infopack, which cannot honour a
+# rotation, then refuses the state rather than silently dropping what it remembers.
+STATE_FORMAT_ROTATIONS = "infopack-verify-state/2"
 STATE_MAX_BYTES = 16 * 1024 * 1024
 # The text report names at most this many housekeeping items; --json lists all of them (a Mac
 # writes a `._` file beside every file it touched, so there can be thousands).
@@ -97,10 +110,42 @@ class Finding:
 class SignatureResult:
     source: str
     key_id: str | None
-    status: str  # valid | invalid | untrusted-key | malformed | wrong-bundle | duplicate
+    status: str  # valid | invalid | untrusted-key | retired | malformed | wrong-bundle | duplicate
     detail: str = ""
     # Shown only once the signature over it has verified.
     trusted_comment: str | None = None
+    # The trusted key this signer speaks for through rotation statements (None: it is trusted itself).
+    trusted_via: str | None = None
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """One rotation statement met in this verification (carried in signatures/, or remembered)."""
+
+    source: str
+    bundle_id: str
+    old_key_id: str
+    new_key_id: str
+    from_sequence: int
+    created: str
+    status: str  # applied | valid | remembered | other-bundle | untrusted-key | conflict
+    detail: str = ""
+
+    @classmethod
+    def of(cls, known: KnownRotation, status: str, detail: str = "") -> RotationResult:
+        statement = known.statement
+        return cls(
+            known.source, statement.bundle_id, statement.old_key.id_hex, statement.new_key.id_hex,
+            statement.from_sequence, statement.created, status, detail,
+        )
+
+    def to_text(self) -> str:
+        line = (
+            f"rotation {self.source}: {self.status}: key {self.old_key_id} hands its trust to key "
+            f"{self.new_key_id} for {self.bundle_id} from sequence {self.from_sequence} "
+            f"(dated {self.created})"
+        )
+        return line + (f": {self.detail}" if self.detail else "")
 
 
 @dataclass
@@ -115,6 +160,9 @@ class VerifyReport:
     # Unlisted files and folders an operating system wrote by itself (names.housekeeping_root):
     # reported on their own, never a problem.
     housekeeping: set[str] = field(default_factory=set)
+    rotations: list[RotationResult] = field(default_factory=list)
+    # Valid statements for this bundle, remembered in --state after a fully successful verify.
+    rotations_to_remember: list[RotationStatement] = field(default_factory=list)
     files_checked: int = 0
     bytes_checked: int = 0
 
@@ -146,6 +194,7 @@ class VerifyReport:
             "threshold": self.threshold,
             "signed_by": list(self.signed_by),
             "signatures": [asdict(result) for result in self.signatures],
+            "rotations": [asdict(result) for result in self.rotations],
             "problems": [asdict(finding) for finding in self.problems],
             "warnings": [asdict(finding) for finding in self.warnings],
             "housekeeping": self.housekeeping_shown(),
@@ -162,9 +211,12 @@ class VerifyReport:
             line = f"signature {result.source}: {result.status}"
             line += f" (key {result.key_id})" if result.key_id else ""
             line += f": {result.detail}" if result.detail else ""
+            if result.trusted_via is not None:
+                line += f"\n  trusted through rotation from key {result.trusted_via}"
             if result.trusted_comment is not None:
                 line += f"\n  trusted comment: {result.trusted_comment}"
             lines.append(line)
+        lines += [result.to_text() for result in self.rotations]
         lines += [f"warning: {finding}" for finding in self.warnings]
         if self.housekeeping:
             shown = self.housekeeping_shown()
@@ -200,7 +252,8 @@ def _read_detached_signature(path: Path) -> bytes:
 
 
 def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tuple[str, bytes]]:
-    """Signature files kept in BUNDLE/signatures/: regular files named <key id>.minisig."""
+    """Files kept in BUNDLE/signatures/: regular files named <key id>.minisig, and rotation
+    statements with their signatures (rotation-<old>-<new>.txt and .txt.minisig)."""
     directory = bundle_dir / SIGNATURES_DIR
     try:
         info = os.lstat(directory)
@@ -219,12 +272,16 @@ def _bundle_signature_files(bundle_dir: Path, report: VerifyReport) -> list[tupl
         relative = f"{SIGNATURES_DIR}/{entry.name}"
         if not entry.is_file(follow_symlinks=False):
             report.problem(relative, "not a regular file (symlinks and directories are refused)")
-        elif not SIGNATURE_NAME.fullmatch(entry.name):
+        elif not SIGNATURES_DIR_ENTRY.fullmatch(entry.name):
             if _is_harmless_housekeeping(relative):
                 # Finder's .DS_Store, or the ._ file a Mac writes beside a signature it copied.
                 report.housekeeping.add(relative)
             else:
-                report.problem(relative, "unexpected file in signatures/ (expected <key id>.minisig)")
+                report.problem(
+                    relative,
+                    "unexpected file in signatures/ "
+                    "(expected <key id>.minisig or rotation-<old>-<new>.txt[.minisig])",
+                )
         else:
             try:
                 with open(entry.path, "rb") as handle:
@@ -245,6 +302,64 @@ class _ValidSignature:
     key: PublicKey
     comment: TrustedComment
     result_index: int
+    root: PublicKey  # the trusted key it counts for: KEY itself, or the start of KEY's chain
+    path: tuple[KnownRotation, ...] = ()
+
+
+class _ChainsByBundle:
+    """The chain rule's outcome per bundle id, worked out once each (FORMAT.md 10.6.3)."""
+
+    def __init__(self, trusted: Sequence[PublicKey], known: Sequence[KnownRotation]) -> None:
+        self.trusted = trusted
+        self.known = known
+        self._chains: dict[str, Chains] = {}
+
+    def __call__(self, bundle_id: str) -> Chains:
+        if bundle_id not in self._chains:
+            self._chains[bundle_id] = build_chains(self.trusted, self.known, bundle_id)
+        return self._chains[bundle_id]
+
+    def keys(self) -> list[PublicKey]:
+        """The trusted keys and every key a chain leads to, for any bundle id."""
+        found = {key.key: key for key in self.trusted}
+        for bundle_id in sorted({known.statement.bundle_id for known in self.known}):
+            for known in self(bundle_id).edges.values():
+                found.setdefault(known.statement.new_key.key, known.statement.new_key)
+        return list(found.values())
+
+
+def _split_rotation_files(
+    sources: Sequence[tuple[str, bytes]], report: VerifyReport
+) -> tuple[list[tuple[str, bytes]], list[KnownRotation]]:
+    """Separate signatures/rotation-* files from signatures; check each statement's signature
+    by its old key (whether that key is trusted is the chain rule's business, later)."""
+    signatures, statements, rotation_sigs = [], {}, {}
+    for source, data in sources:
+        folder, _, name = source.rpartition("/")
+        if folder == SIGNATURES_DIR and ROTATION_STATEMENT_NAME.fullmatch(name):
+            statements[source] = data
+        elif folder == SIGNATURES_DIR and ROTATION_SIGNATURE_NAME.fullmatch(name):
+            rotation_sigs[source] = data
+        else:
+            signatures.append((source, data))
+    for source in sorted(set(rotation_sigs) - {name + SIGNATURE_SUFFIX for name in statements}):
+        report.problem(source, "rotation signature without its statement (the same name without .minisig)")
+    carried = []
+    for source, data in sorted(statements.items()):
+        signature = rotation_sigs.get(source + SIGNATURE_SUFFIX)
+        if signature is None:
+            report.problem(source, f"rotation statement without its signature ({source}{SIGNATURE_SUFFIX})")
+            continue
+        try:
+            signed = check_signed_rotation(data, signature, source)
+        except InfopackError as err:
+            report.problem(source, err.problems[0].message)
+            continue
+        if source != f"{SIGNATURES_DIR}/{signed.statement.file_name()}":
+            report.problem(source, f"file name does not match its keys ({signed.statement.file_name()})")
+            continue
+        carried.append(KnownRotation(signed.statement, source))
+    return signatures, carried
 
 
 def _check_one_signature(
@@ -268,8 +383,7 @@ def _check_one_signature(
     candidates = keys_by_id.get(sig.key_id, [])
     if not candidates:
         # Key IDs are hints: an unknown one may be a partner's co-signature. It counts for nothing.
-        report.signatures.append(SignatureResult(source, sig.key_id_hex, "untrusted-key"))
-        report.warn(source, f"signed by key {sig.key_id_hex}, which is not trusted; ignored")
+        _untrusted(report, SignatureResult(source, sig.key_id_hex, "untrusted-key"), "")
         return None
     failures = [check_signature(digest, sig, key) for key in candidates]
     key = next((k for k, failure in zip(candidates, failures) if failure is None), None)
@@ -289,15 +403,62 @@ def _check_one_signature(
     return key, comment
 
 
+def _untrusted(report: VerifyReport, result: SignatureResult, why: str) -> None:
+    """A signature that counts for nothing: reported, and a warning (a co-signature by someone
+    the partner does not trust is no reason to refuse a bundle that enough trusted keys signed)."""
+    report.signatures.append(result)
+    message = why or f"signed by key {result.key_id}, which is not trusted; ignored"
+    report.warn(result.source, message)
+
+
+def _place_in_chain(
+    key: PublicKey, comment: TrustedComment, chains_for: _ChainsByBundle, report: VerifyReport
+) -> tuple[PublicKey, tuple[KnownRotation, ...]] | None:
+    """Which trusted key KEY's valid signature counts for, for the release its comment names;
+    None (and the report says why) when it counts for none."""
+    role = chains_for(comment.bundle_id).role(key.key, comment.sequence)
+    if role.root is not None:
+        if role.root.key != key.key:
+            result = report.signatures[-1]
+            report.signatures[-1] = SignatureResult(
+                result.source, result.key_id, result.status, result.detail,
+                result.trusted_comment, role.root.id_hex,
+            )
+        return role.root, role.path
+    result = report.signatures.pop()
+    if role.retired_by is not None:
+        handed = role.retired_by
+        why = (
+            f"key {key.id_hex} is retired for this release: {handed.statement.describe()} "
+            f"({'remembered in the state' if handed.remembered else handed.source}); "
+            "its signature no longer counts"
+        )
+        status = "retired"
+    elif role.not_yet is not None:
+        why = (
+            f"signed by key {key.id_hex}, which a rotation trusts only from sequence "
+            f"{role.not_yet.statement.from_sequence}, not for sequence {comment.sequence}; ignored"
+        )
+        status = "untrusted-key"
+    else:
+        why = ""
+        status = "untrusted-key"
+    _untrusted(
+        report, SignatureResult(result.source, result.key_id, status, why, result.trusted_comment), why
+    )
+    return None
+
+
 def _check_signatures(
     manifest_bytes: bytes,
     sources: Iterable[tuple[str, bytes]],
-    trusted: Sequence[PublicKey],
+    chains_for: _ChainsByBundle,
     report: VerifyReport,
 ) -> list[_ValidSignature]:
-    """Cryptographically valid signatures by trusted keys, at most one per distinct key."""
+    """Cryptographically valid signatures by trusted keys, at most one per trusted key: a key
+    and the keys its chain hands over to count once together (a threshold counts people)."""
     keys_by_id: dict[bytes, list[PublicKey]] = {}
-    for key in trusted:
+    for key in chains_for.keys():
         keys_by_id.setdefault(key.key_id, []).append(key)
     digest = prehash(manifest_bytes)
     valid: dict[bytes, _ValidSignature] = {}
@@ -306,15 +467,56 @@ def _check_signatures(
         if outcome is None:
             continue
         key, comment = outcome
-        if key.key in valid:
-            # The same key signing twice is still one signer (a threshold counts people).
+        placed = _place_in_chain(key, comment, chains_for, report)
+        if placed is None:
+            continue
+        root, path = placed
+        if root.key in valid:
+            same = "same key" if valid[root.key].key.key == key.key else "same trusted key's chain"
+            result = report.signatures[-1]
             report.signatures[-1] = SignatureResult(
-                source, key.id_hex, "duplicate", "same key as an earlier signature; counted once",
-                report.signatures[-1].trusted_comment,
+                source, key.id_hex, "duplicate", f"{same} as an earlier signature; counted once",
+                result.trusted_comment, result.trusted_via,
             )
             continue
-        valid[key.key] = _ValidSignature(key, comment, len(report.signatures) - 1)
+        valid[root.key] = _ValidSignature(key, comment, len(report.signatures) - 1, root, path)
     return list(valid.values())
+
+
+def _report_rotations(
+    carried: Sequence[KnownRotation],
+    chains_for: _ChainsByBundle,
+    valid: Sequence[_ValidSignature],
+    bundle_id: str | None,
+    report: VerifyReport,
+) -> None:
+    """Say what became of each statement; note which ones --state should remember.
+
+    BUNDLE_ID is the manifest's, once it is parsed (None before): statements for another
+    bundle are then ignored, and only this bundle's valid ones are remembered."""
+    used = {known.statement.edge for signature in valid for known in signature.path}
+    for known in carried:
+        statement = known.statement
+        verdict = chains_for(statement.bundle_id).verdicts[known]
+        if verdict.status == "conflict":
+            report.rotations.append(RotationResult.of(known, "conflict", verdict.detail))
+            report.problem(known.source, f"rotation statement refused: {verdict.detail}")
+        elif verdict.status != "valid":
+            report.rotations.append(RotationResult.of(known, verdict.status, verdict.detail))
+            report.warn(known.source, verdict.detail)
+        elif bundle_id is not None and statement.bundle_id != bundle_id:
+            why = f"the statement is for bundle {statement.bundle_id}, not {bundle_id}; ignored"
+            report.rotations.append(RotationResult.of(known, "other-bundle", why))
+            report.warn(known.source, why)
+        else:
+            status = "applied" if statement.edge in used else "valid"
+            report.rotations.append(RotationResult.of(known, status, verdict.detail))
+            if bundle_id is not None:
+                report.rotations_to_remember.append(statement)
+    for signature in valid:
+        for known in signature.path:
+            if known.remembered:
+                report.rotations.append(RotationResult.of(known, "remembered"))
 
 
 def _bind_to_manifest(
@@ -343,31 +545,73 @@ def _bind_to_manifest(
 # ----------------------------------------------------------------------------- rollback state
 
 
-def _load_state(path: Path) -> dict[str, int]:
+@dataclass
+class VerifyState:
+    """What --state remembers: the highest sequence verified per bundle id, and the rotation
+    statements seen in fully verified releases (FORMAT.md 10.4 step 4 and 10.6.4)."""
+
+    highest_sequence: dict[str, int] = field(default_factory=dict)
+    rotations: list[RotationStatement] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        """/1 while no rotation is remembered (so older infopack versions keep reading it)."""
+        document: dict[str, object] = {
+            "format": STATE_FORMAT_ROTATIONS if self.rotations else STATE_FORMAT,
+            "highest_sequence": dict(sorted(self.highest_sequence.items())),
+        }
+        if self.rotations:
+            document["rotations"] = [statement.to_state() for statement in self.rotations]
+        return (json.dumps(document, indent=1) + "\n").encode("utf-8")
+
+    def remember(self, statement: RotationStatement) -> str | None:
+        """Add STATEMENT unless the same hand-over is known; why it contradicts one, or None."""
+        for known in self.rotations:
+            if known.bundle_id != statement.bundle_id:
+                continue
+            if known.edge == statement.edge:
+                return None
+            if statement.old_key.key == known.old_key.key or statement.new_key.key == known.new_key.key:
+                return f"contradicts a rotation remembered in the state: {known.describe()}"
+        self.rotations.append(statement)
+        return None
+
+
+def _parse_state(data: bytes) -> VerifyState:
+    """The state document, strictly; ValueError (and friends) when it is damaged."""
+    document = json.loads(data.decode("utf-8"))
+    if len(data) > STATE_MAX_BYTES or document.get("format") not in (STATE_FORMAT, STATE_FORMAT_ROTATIONS):
+        raise ValueError
+    highest = document["highest_sequence"]
+    if not isinstance(highest, dict) or not all(
+        isinstance(value, int) and not isinstance(value, bool) for value in highest.values()
+    ):
+        raise ValueError
+    rotations: list[RotationStatement] = []
+    if document["format"] == STATE_FORMAT_ROTATIONS:
+        listed = document["rotations"]
+        if not isinstance(listed, list):
+            raise ValueError
+        rotations = [RotationStatement.from_state(item) for item in listed]
+    return VerifyState(dict(highest), rotations)
+
+
+def _load_state(path: Path) -> VerifyState:
     try:
         # A FIFO or device at the state path is refused here, not read forever.
         with open_regular_file(path, "state") as handle:
             data = handle.read(STATE_MAX_BYTES + 1)
     except MissingFile:  # no state yet (or a link to a state not yet written)
-        return {}
+        return VerifyState()
     except InfopackError as err:
         raise UsageProblem(err.problems[0].message, path) from None
     except OSError as err:
         raise UsageProblem(f"cannot read state: {err.strerror or err}", path) from None
     try:
-        document = json.loads(data.decode("utf-8"))
-        if len(data) > STATE_MAX_BYTES or document.get("format") != STATE_FORMAT:
-            raise ValueError
-        highest = document["highest_sequence"]
-        if not isinstance(highest, dict) or not all(
-            isinstance(value, int) and not isinstance(value, bool) for value in highest.values()
-        ):
-            raise ValueError
+        return _parse_state(data)
     except (ValueError, AttributeError, KeyError, TypeError, RecursionError):
         raise UsageProblem(
             "state file is damaged; refusing to guess which releases were seen", path
         ) from None
-    return dict(highest)
 
 
 def _state_target(path: Path) -> Path:
@@ -427,13 +671,12 @@ def _lock_exclusive(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def _write_state(target: Path, highest: dict[str, int]) -> None:
+def _write_state(target: Path, state: VerifyState) -> None:
     """Replace TARGET atomically: a crash leaves the old state or the new one, never half.
 
     The temporary file has a random name and is created exclusively (mkstemp: O_EXCL), so no
     name can be predicted and a link planted at any name is never written through."""
-    document = {"format": STATE_FORMAT, "highest_sequence": dict(sorted(highest.items()))}
-    data = (json.dumps(document, indent=1) + "\n").encode("utf-8")
+    data = state.to_bytes()
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
@@ -442,7 +685,8 @@ def _write_state(target: Path, highest: dict[str, int]) -> None:
 
 
 def _record_sequence(state_file: Path, info: BundleInfo, report: VerifyReport) -> None:
-    """After a successful verification: remember INFO's sequence for its id.
+    """After a successful verification: remember INFO's sequence for its id, and the rotation
+    statements the bundle carried (so its retired keys stay retired, section 10.6.4).
 
     Several verifies may run at once (a partner checking volumes in parallel). Each re-reads
     the state under the lock, so a sequence another run stored meanwhile is never lost: the
@@ -451,16 +695,25 @@ def _record_sequence(state_file: Path, info: BundleInfo, report: VerifyReport) -
     target = _state_target(state_file)
     try:
         with _StateLock(target):
-            highest = _load_state(target)
-            stored = highest.get(info.id, 0)
+            state = _load_state(target)
+            stored = state.highest_sequence.get(info.id, 0)
             if info.sequence < stored:
                 report.problem(
                     MANIFEST_NAME,
                     f"rollback: sequence {info.sequence} is older than {stored}, "
                     f"already verified for {info.id}",
                 )
-            elif info.sequence > stored:
-                _write_state(target, {**highest, info.id: info.sequence})
+                return
+            remembered = len(state.rotations)
+            for statement in report.rotations_to_remember:
+                conflict = state.remember(statement)
+                if conflict is not None:  # stored by a parallel verify since we read the state
+                    report.problem(f"{SIGNATURES_DIR}/{statement.file_name()}", conflict)
+            if report.problems:
+                return
+            if info.sequence > stored or len(state.rotations) > remembered:
+                state.highest_sequence[info.id] = max(stored, info.sequence)
+                _write_state(target, state)
     except OSError as err:
         raise UsageProblem(f"cannot write state: {err.strerror or err}", state_file) from None
 
@@ -697,18 +950,27 @@ def check_release(
     sources: Sequence[tuple[str, bytes]],
     trusted: Sequence[PublicKey],
     threshold: int,
-    highest_seen: dict[str, int],
+    highest_seen: dict[str, int] | VerifyState,
     today: dt.date,
     report: VerifyReport,
 ) -> Manifest | None:
     """Is MANIFEST_BYTES a release that enough trusted keys signed, and not a rollback?
 
-    SOURCES are (name, bytes) of the signature files (`signatures/...` and detached ones). Shared by
-    `verify` and `apply` (which checks a delta's new manifest before writing anything). Returns the
-    parsed manifest when it may be acted on (a rollback is reported but the manifest is still
-    returned, so the tree can be checked too); None when it must not be read further."""
-    valid = _check_signatures(manifest_bytes, sources, trusted, report)
+    SOURCES are (name, bytes) of every file in `signatures/` (signatures and rotation statements,
+    named `signatures/<name>`) and of detached signatures. HIGHEST_SEEN is the state (give the
+    whole VerifyState, from load_verify_state, so remembered rotations count: a key the state
+    knows to be retired is then refused). Shared by `verify` and `apply` (which checks a delta's
+    new manifest before writing anything). Returns the parsed manifest when it may be acted on (a
+    rollback is reported but the manifest is still returned, so the tree can be checked too);
+    None when it must not be read further. Afterwards, record_release stores what the state
+    should remember."""
+    state = highest_seen if isinstance(highest_seen, VerifyState) else VerifyState(highest_seen)
+    signatures, carried = _split_rotation_files(sources, report)
+    remembered = [KnownRotation(statement, "state", remembered=True) for statement in state.rotations]
+    chains_for = _ChainsByBundle(trusted, [*remembered, *carried])
+    valid = _check_signatures(manifest_bytes, signatures, chains_for, report)
     if len(valid) < threshold:
+        _report_rotations(carried, chains_for, valid, None, report)
         report.problem(
             MANIFEST_NAME,
             f"{len(valid)} valid signature(s) by distinct trusted keys, {threshold} required; "
@@ -720,18 +982,22 @@ def check_release(
     try:
         manifest = parse_manifest(manifest_bytes)
     except InfopackError as err:
+        _report_rotations(carried, chains_for, valid, None, report)
         report.add_error(err)
         return None
     _bind_to_manifest(valid, manifest, today, report)
+    counted = [s for s in valid if report.signatures[s.result_index].status == "valid"]
+    _report_rotations(carried, chains_for, counted, manifest.bundle.id, report)
     if len(report.signed_by) < threshold:
         report.problem(MANIFEST_NAME, "not enough signatures for this release (see above)")
         return None
     report.bundle = manifest.bundle
     info = manifest.bundle
-    if info.sequence < highest_seen.get(info.id, 0):
+    highest = state.highest_sequence
+    if info.sequence < highest.get(info.id, 0):
         report.problem(
             MANIFEST_NAME,
-            f"rollback: sequence {info.sequence} is older than {highest_seen[info.id]}, "
+            f"rollback: sequence {info.sequence} is older than {highest[info.id]}, "
             f"already verified for {info.id}",
         )
     return manifest
@@ -739,7 +1005,17 @@ def check_release(
 
 def load_state(path: Path) -> dict[str, int]:
     """The rollback state: the highest sequence verified so far, per bundle id."""
+    return _load_state(path).highest_sequence
+
+
+def load_verify_state(path: Path) -> VerifyState:
+    """The whole state: highest sequences and remembered rotations (for check_release)."""
     return _load_state(path)
+
+
+def record_release(state_file: Path, info: BundleInfo, report: VerifyReport) -> None:
+    """After a fully successful check: store INFO's sequence and the rotations REPORT saw."""
+    _record_sequence(state_file, info, report)
 
 
 def verify_bundle(
@@ -765,7 +1041,7 @@ def verify_bundle(
     if not bundle_dir.is_dir():
         raise UsageProblem("not a directory", bundle_dir)
     detached = [(str(path), _read_detached_signature(path)) for path in signature_files]
-    highest_seen = _load_state(state_file) if state_file is not None else {}
+    state = _load_state(state_file) if state_file is not None else VerifyState()
     report = VerifyReport(str(bundle_dir), threshold)
     today = today or dt.datetime.now(dt.UTC).date()
 
@@ -775,7 +1051,7 @@ def verify_bundle(
         report.add_error(err)
         return report
     sources = _bundle_signature_files(bundle_dir, report) + detached
-    manifest = check_release(manifest_bytes, sources, trusted, threshold, highest_seen, today, report)
+    manifest = check_release(manifest_bytes, sources, trusted, threshold, state, today, report)
     if manifest is None:
         return report
     info = manifest.bundle
