@@ -131,7 +131,7 @@ def build_bundle(
             signature = out_dir / written.relative_to(staging.path) if written.is_relative_to(staging.path) else written
         _set_times_and_flush(staging.path, content)
         staging.move_into_place(force)
-    warnings = [w for r in rendered for w in r.warnings]
+    warnings = list(content.warnings) + [w for r in rendered for w in r.warnings]
     say(f"wrote {out_dir}")
     return BuildResult(
         bundle_dir=out_dir,
