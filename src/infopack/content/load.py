@@ -141,11 +141,17 @@ def load_content(root: Path) -> Content:
 def check_article_text(text: str, name: str) -> list[Problem]:
     """The problems `load_content` would report for an article file holding `text` and named
     `name` (e.g. `slug/index.md`), without a content folder: importers check what they write
-    (and what they copy) with exactly the rules the build applies."""
+    with exactly the rules the build applies."""
+    return parse_article_text(text, name)[1]
+
+
+def parse_article_text(text: str, name: str) -> tuple[Article | None, list[Problem]]:
+    """An article file's text, read and checked as `load_content` would (the article, or None and
+    its problems). Media references are not looked at: there is no folder."""
     problems = ProblemList()
-    path = Path("/nonexistent-content") / "articles" / name
-    _article_from_text(Path("/nonexistent-content"), path, name, text, problems, [])
-    return problems.items
+    root = Path("/nonexistent-content")
+    article = _article_from_text(root, root / "articles" / name, name, text, problems, [])
+    return article, problems.items
 
 
 # --- infopack.toml ------------------------------------------------------------------------------
