@@ -139,6 +139,9 @@ def _title_and_rest(text: str) -> tuple[str, str, list[str]]:
     """Without the cleaner: the first line within the top 40 that reads like a headline (a few
     words, not a sentence) is the title; the short lines above it (a site's menu) are cut."""
     lines = text.strip("\n").split("\n")
+    filled = [n for n, line in enumerate(lines[:40]) if line.strip()]
+    if len(filled) >= 2 and len(lines[filled[0]].strip()) <= 150 and len(lines[filled[1]].strip()) >= 50:
+        return lines[filled[0]].strip(), "\n".join(lines[filled[0] + 1:]).strip("\n"), []  # a title, then the text
     for number, line in enumerate(lines[:40]):
         line = line.strip()
         words = len(line.split())
