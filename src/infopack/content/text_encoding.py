@@ -84,15 +84,15 @@ def _utf16_without_bom(raw: bytes) -> str | None:
         return None
     even, odd = raw[0::2], raw[1::2]
     zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
-    if zeros_odd > 0.3 and zeros_even < 0.05:
+    if zeros_odd > 0.3 and zeros_even < 0.15:
         return "utf-16-le"
-    if zeros_even > 0.3 and zeros_odd < 0.05:
+    if zeros_even > 0.3 and zeros_odd < 0.15:
         return "utf-16-be"
     for codec, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
         # Hangul syllables (high byte 0xAC-0xD7) or ASCII (high byte 0) in nearly every place
         korean_or_ascii = sum(1 for b in high if b == 0 or 0xAC <= b <= 0xD7)
         hangul = sum(1 for b in high if 0xAC <= b <= 0xD7)
-        if korean_or_ascii / len(high) > 0.9 and hangul / len(high) > 0.3 and low.count(0) / len(low) < 0.05:
+        if korean_or_ascii / len(high) > 0.9 and hangul / len(high) > 0.3 and low.count(0) / len(low) < 0.15:
             try:
                 raw.decode(codec)
             except UnicodeDecodeError:
