@@ -301,7 +301,7 @@ def start_content_dir(content_dir: Path, sources: list[Path], options: ImportOpt
 
 def _zim_settings_text(path: Path) -> str | None:
     try:
-        from infopack.ingest.zim.convert import zim_settings  # type: ignore[import-not-found]
+        from infopack.ingest.zim.convert import zim_settings
     except ImportError:
         return None
     try:

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -159,17 +161,17 @@ def _clean_captures(texts: list[tuple[Path, str]]) -> dict[Path, Any]:
     if not texts:
         return {}
     try:
-        from infopack.ingest import capture  # written alongside; absent means: no cleaning
+        capture = importlib.import_module("infopack.ingest.capture")  # written alongside; absent: no cleaning
     except ImportError:
         return {}
     clean = getattr(capture, "clean_captures", None)
     if clean is None:
         return {}
-    results = clean(texts)
-    by_path = {getattr(r, "path", None): r for r in results}
-    if None in by_path or len(by_path) != len(texts):  # fall back to order when paths are absent
-        by_path = {path: result for (path, _), result in zip(texts, results, strict=False)}
-    return by_path
+    results = list(clean(texts))
+    by_path = {r.path: r for r in results if isinstance(getattr(r, "path", None), Path)}
+    if len(by_path) == len(texts) == len(results):
+        return by_path
+    return {path: result for (path, _), result in zip(texts, results, strict=False)}  # by order
 
 
 def _article(path: Path, title: str, body: str, body_format: str, notes: list[str], options: ImportOptions, *,
@@ -189,9 +191,7 @@ def guess_lang(text: str) -> str:
     return "ko" if letters and hangul / len(letters) > 0.2 else "en"
 
 
-def date_from_name(name: str):  # -> date | None
-    from datetime import date
-
+def date_from_name(name: str) -> date | None:
     match = _DATE_IN_NAME_RE.search(name)
     if match is None:
         return None
