@@ -117,3 +117,27 @@ def test_sources_are_never_modified_even_when_import_fails(tmp_path):
     import_sources([src], tmp_path / "c", TODAY)
     import_sources([src], tmp_path / "c", TODAY, force=True)
     assert link_safe_digest(src) == before
+
+
+def test_two_sources_with_the_same_relative_name_do_not_overwrite_each_other(tmp_path):
+    for parent in ("one", "two"):
+        (tmp_path / parent / "a").mkdir(parents=True)
+        (tmp_path / parent / "a" / "x.md").write_text(f"# From {parent}\n\nThe text that came from folder {parent}.\n",
+                                                      encoding="utf-8")
+    sources = [tmp_path / "one" / "a", tmp_path / "two" / "a"]
+    report = import_sources(sources, tmp_path / "c", TODAY)
+    assert [o.action for o in report.outcomes] == ["new", "new"]
+    assert sorted(a.title for a in load_content(tmp_path / "c").articles) == ["From one", "From two"]
+    again = import_sources(sources, tmp_path / "c", TODAY)
+    assert [o.action for o in again.outcomes] == ["unchanged", "unchanged"]
+
+
+def test_existing_content_folder_without_settings_gets_them_and_keeps_its_files(tmp_path):
+    (tmp_path / "c" / "articles" / "mine").mkdir(parents=True)
+    (tmp_path / "c" / "articles" / "mine" / "index.md").write_text("---\ntitle: Mine\ndate: 2025-01-01\nlang: en\n---\nMine.\n",
+                                                                    encoding="utf-8")
+    (tmp_path / "n.md").write_text("# Mine\n\nAn imported text whose title staff already used.\n", encoding="utf-8")
+    report = import_sources([tmp_path / "n.md"], tmp_path / "c", TODAY)
+    assert report.created_content_dir and report.outcomes[0].slug == "mine-2"
+    assert (tmp_path / "c" / "articles" / "mine" / "index.md").read_text(encoding="utf-8").endswith("Mine.\n")
+    assert len(load_content(tmp_path / "c").articles) == 2

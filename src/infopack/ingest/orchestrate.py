@@ -66,13 +66,13 @@ def import_sources(
     articles, failures = read_sources(found, options)
     report.outcomes.extend(_failed(f, _identity_for_path(f.source, found)) for f in failures)
     kept, duplicates = deduplicate(articles)
-    identities = {id(a): identity_of(a, found) for a in articles}
+    identities = _unique_identities(articles, found)
     for article, first in duplicates:
         report.outcomes.append(Outcome(article.source, identities[id(article)], action="skipped",
                                        words_kept=article.words_kept,
                                        problems=[f"the same text as {identities[id(first)]}; imported once"]))
     content_dir = Path(content_dir)
-    if not dry_run and not content_dir.exists():
+    if not dry_run and not (content_dir / "infopack.toml").exists() and not (content_dir / "infopack.toml").is_symlink():
         start_content_dir(content_dir, [s.path for s in found], options)
         report.created_content_dir = True
     report.outcomes.extend(write_articles([(a, identities[id(a)]) for a in kept], content_dir, options,
@@ -201,14 +201,14 @@ def deduplicate(articles: list[ImportedArticle]) -> tuple[list[ImportedArticle],
     duplicates: list[tuple[ImportedArticle, ImportedArticle]] = []
     by_key: dict[str, ImportedArticle] = {}
     by_text: dict[str, ImportedArticle] = {}
-    shingled: list[tuple[frozenset[int], ImportedArticle]] = []
+    shingled = _NearIndex()
     for article in articles:
         words = _normalised_words(article.body)
         text_hash = hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
         first = by_key.get(article.key) or (by_text.get(text_hash) if words else None)
         shingles = _shingles(words) if len(words) >= MIN_WORDS_FOR_NEAR else frozenset()
         if first is None and shingles:
-            first = _near(shingles, shingled)
+            first = shingled.find(shingles)
         if first is not None:
             duplicates.append((article, first))
             continue
@@ -217,7 +217,7 @@ def deduplicate(articles: list[ImportedArticle]) -> tuple[list[ImportedArticle],
         if words:
             by_text[text_hash] = article
         if shingles:
-            shingled.append((shingles, article))
+            shingled.add(shingles, article)
     return kept, duplicates
 
 
@@ -233,15 +233,31 @@ def _shingles(words: list[str]) -> frozenset[int]:
     return frozenset(hash(tuple(words[i:i + SHINGLE_WORDS])) for i in range(len(words) - SHINGLE_WORDS + 1))
 
 
-def _near(shingles: frozenset[int], seen: list[tuple[frozenset[int], ImportedArticle]]) -> ImportedArticle | None:
-    for other, article in seen:
-        small, large = sorted((len(shingles), len(other)))
-        if small < NEAR_DUPLICATE_JACCARD * large:
-            continue  # Jaccard <= small/large: cannot reach the threshold
-        common = len(shingles & other)
-        if common / (len(shingles) + len(other) - common) >= NEAR_DUPLICATE_JACCARD:
-            return article
-    return None
+class _NearIndex:
+    """Finds a kept text whose shingles overlap by Jaccard >= 0.9 without comparing every pair
+    (a ZIM import has thousands of articles): each text is filed under its SKETCH smallest shingle
+    hashes. Two texts that similar share the smallest shingle of their union with probability
+    >= 0.9, so they almost always share one of their few smallest; only those are compared."""
+
+    SKETCH = 8
+
+    def __init__(self) -> None:
+        self._by_shingle: dict[int, list[tuple[frozenset[int], ImportedArticle]]] = {}
+
+    def add(self, shingles: frozenset[int], article: ImportedArticle) -> None:
+        for value in sorted(shingles)[: self.SKETCH]:
+            self._by_shingle.setdefault(value, []).append((shingles, article))
+
+    def find(self, shingles: frozenset[int]) -> ImportedArticle | None:
+        for value in sorted(shingles)[: self.SKETCH]:
+            for other, article in self._by_shingle.get(value, []):
+                small, large = sorted((len(shingles), len(other)))
+                if small < NEAR_DUPLICATE_JACCARD * large:
+                    continue  # Jaccard <= small/large: cannot reach the threshold
+                common = len(shingles & other)
+                if common / (len(shingles) + len(other) - common) >= NEAR_DUPLICATE_JACCARD:
+                    return article
+        return None
 
 
 # --- identities -----------------------------------------------------------------------------------
@@ -255,6 +271,22 @@ def identity_of(article: ImportedArticle, found: list[Source]) -> str:
     if key == source or key.startswith(source + "#"):
         return _identity_for_path(article.source, found) + key[len(source):]
     return key
+
+
+def _unique_identities(articles: list[ImportedArticle], found: list[Source]) -> dict[int, str]:
+    """Identities by `id(article)`. Two sources with the same relative name (`a/x.txt` from two
+    different folders both named `a`) must not find each other's article: the later ones are
+    identified by their absolute path instead."""
+    identities: dict[int, str] = {}
+    used: set[str] = set()
+    for article in articles:
+        identity = identity_of(article, found)
+        source = str(article.source)
+        if identity in used and (article.key == source or article.key.startswith(source + "#")):
+            identity = article.key  # the absolute path (and the part of the source it came from)
+        used.add(identity)
+        identities[id(article)] = identity
+    return identities
 
 
 def _identity_for_path(path: Path, found: list[Source]) -> str:
@@ -287,8 +319,8 @@ def _one_line(text: str) -> str:
 def start_content_dir(content_dir: Path, sources: list[Path], options: ImportOptions) -> None:
     """Create CONTENT_DIR with an infopack.toml: from a ZIM's own metadata when one is imported
     (and its importer can say), else a title from the folder name for staff to change."""
-    content_dir.mkdir(parents=True)
-    (content_dir / "articles").mkdir()
+    content_dir.mkdir(parents=True, exist_ok=True)
+    (content_dir / "articles").mkdir(exist_ok=True)
     settings_text = None
     zims = [p for p in sources if p.name.lower().endswith(".zim")]
     if zims:
