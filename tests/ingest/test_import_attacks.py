@@ -141,3 +141,31 @@ def test_existing_content_folder_without_settings_gets_them_and_keeps_its_files(
     assert report.created_content_dir and report.outcomes[0].slug == "mine-2"
     assert (tmp_path / "c" / "articles" / "mine" / "index.md").read_text(encoding="utf-8").endswith("Mine.\n")
     assert len(load_content(tmp_path / "c").articles) == 2
+
+
+def test_an_interrupted_import_leaves_nothing_that_loads_and_the_next_one_sweeps_it(tmp_path, monkeypatch):
+    import infopack.ingest.writer as writer
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a", "b"):
+        (src / f"{name}.md").write_text(f"# Title {name}\n\nText of {name}, long enough to be an article.\n", encoding="utf-8")
+    (tmp_path / "c" / "articles" / "kept").mkdir(parents=True)
+    (tmp_path / "c" / "articles" / "kept" / "index.md").write_text("---\ntitle: K\ndate: 2025-01-01\nlang: en\n---\nK.\n",
+                                                                    encoding="utf-8")
+
+    def power_cut(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "_flush_file_system", power_cut)
+    try:
+        import_sources([src], tmp_path / "c", TODAY)
+    except KeyboardInterrupt:
+        pass
+    left = sorted(p.name for p in (tmp_path / "c" / "articles").iterdir())
+    assert left[-1] == "kept" and all(name.startswith(".import-") for name in left[:-1]) and len(left) == 3
+    assert [a.slug for a in load_content(tmp_path / "c").articles] == ["kept"]
+    monkeypatch.undo()
+    report = import_sources([src], tmp_path / "c", TODAY)
+    assert [o.action for o in report.outcomes] == ["new", "new"]
+    assert sorted(p.name for p in (tmp_path / "c" / "articles").iterdir()) == ["kept", "title-a", "title-b"]

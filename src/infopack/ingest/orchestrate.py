@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import os
 import re
 import unicodedata
@@ -64,9 +65,10 @@ def import_sources(
     found, outcomes = collect_sources(sources)
     report.outcomes.extend(outcomes)
     articles, failures = read_sources(found, options)
-    report.outcomes.extend(_failed(f, _identity_for_path(f.source, found)) for f in failures)
+    roots = {s.path: s.root for s in found}
+    report.outcomes.extend(_failed(f, _identity_for_path(f.source, roots)) for f in failures)
     kept, duplicates = deduplicate(articles)
-    identities = _unique_identities(articles, found)
+    identities = _unique_identities(articles, roots)
     for article, first in duplicates:
         report.outcomes.append(Outcome(article.source, identities[id(article)], action="skipped",
                                        words_kept=article.words_kept,
@@ -245,11 +247,11 @@ class _NearIndex:
         self._by_shingle: dict[int, list[tuple[frozenset[int], ImportedArticle]]] = {}
 
     def add(self, shingles: frozenset[int], article: ImportedArticle) -> None:
-        for value in sorted(shingles)[: self.SKETCH]:
+        for value in heapq.nsmallest(self.SKETCH, shingles):
             self._by_shingle.setdefault(value, []).append((shingles, article))
 
     def find(self, shingles: frozenset[int]) -> ImportedArticle | None:
-        for value in sorted(shingles)[: self.SKETCH]:
+        for value in heapq.nsmallest(self.SKETCH, shingles):
             for other, article in self._by_shingle.get(value, []):
                 small, large = sorted((len(shingles), len(other)))
                 if small < NEAR_DUPLICATE_JACCARD * large:
@@ -263,24 +265,24 @@ class _NearIndex:
 # --- identities -----------------------------------------------------------------------------------
 
 
-def identity_of(article: ImportedArticle, found: list[Source]) -> str:
+def identity_of(article: ImportedArticle, roots: dict[Path, Path]) -> str:
     """What `imported:` records: a URL as it is; a path relative to the folder the SOURCE argument
     is in (so the same folder imported from elsewhere is still the same source)."""
     key = article.key
     source = str(article.source)
     if key == source or key.startswith(source + "#"):
-        return _identity_for_path(article.source, found) + key[len(source):]
+        return _identity_for_path(article.source, roots) + key[len(source):]
     return key
 
 
-def _unique_identities(articles: list[ImportedArticle], found: list[Source]) -> dict[int, str]:
+def _unique_identities(articles: list[ImportedArticle], roots: dict[Path, Path]) -> dict[int, str]:
     """Identities by `id(article)`. Two sources with the same relative name (`a/x.txt` from two
     different folders both named `a`) must not find each other's article: the later ones are
     identified by their absolute path instead."""
     identities: dict[int, str] = {}
     used: set[str] = set()
     for article in articles:
-        identity = identity_of(article, found)
+        identity = identity_of(article, roots)
         source = str(article.source)
         if identity in used and (article.key == source or article.key.startswith(source + "#")):
             identity = article.key  # the absolute path (and the part of the source it came from)
@@ -289,13 +291,13 @@ def _unique_identities(articles: list[ImportedArticle], found: list[Source]) -> 
     return identities
 
 
-def _identity_for_path(path: Path, found: list[Source]) -> str:
-    """A file's path relative to the folder its SOURCE argument is in; also for a folder that
-    became one article (`--one-article`), through any file inside it."""
-    for source in found:
-        if source.path == path or source.path.is_relative_to(path):
-            return _relative(path, source.root)
-    return path.name
+def _identity_for_path(path: Path, roots: dict[Path, Path]) -> str:
+    """A file's path relative to the folder its SOURCE argument is in (`roots`: file -> that
+    folder); also for a folder that became one article (`--one-article`), through a file in it."""
+    root = roots.get(path)
+    if root is None:
+        root = next((r for p, r in roots.items() if p.is_relative_to(path)), None)
+    return _relative(path, root) if root is not None else path.name
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -184,11 +184,15 @@ def _article(path: Path, title: str, body: str, body_format: str, notes: list[st
     )
 
 
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_HANGUL_RE = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+
+
 def guess_lang(text: str) -> str:
     """`ko` when a good part of the letters are Hangul, else `en`: the two languages bundles are in."""
-    letters = [c for c in text[:20000] if c.isalpha()]
-    hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f")
-    return "ko" if letters and hangul / len(letters) > 0.2 else "en"
+    sample = text[:8000]
+    letters = len(_LETTER_RE.findall(sample))
+    return "ko" if letters and len(_HANGUL_RE.findall(sample)) / letters > 0.2 else "en"
 
 
 def date_from_name(name: str) -> date | None:

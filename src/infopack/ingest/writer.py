@@ -18,11 +18,13 @@ What makes re-importing safe:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import html
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,6 +38,7 @@ from infopack.ingest.model import IMPORT_LINK_SCHEME, ImportedArticle, ImportOpt
 from infopack.ingest.slugs import WINDOWS_RESERVED, slug_from, unique_slug
 
 DIGEST_PREFIX = " sha256:"
+STAGING_PREFIX = ".import-"
 # Media names a reader may hand us: one plain FAT32-safe file name, never a path.
 MEDIA_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}(\.[A-Za-z0-9]{1,8})?")
 _ARTICLE_SUFFIX = {"md": "md", "html": "html", "txt": "txt"}
@@ -87,6 +90,8 @@ def write_articles(
     The identity is what `imported:` records and what finds the article again on the next import
     (a URL, or the source's path relative to the folder it was imported from)."""
     articles_dir = Path(content_dir) / "articles"
+    if not dry_run:
+        sweep_staging(articles_dir)
     existing, taken = _scan(articles_dir)
     prepared: list[_Prepared | Outcome] = []
     slug_of_key: dict[str, str] = {identity: old.folder.name for identity, old in existing.items()}
@@ -104,6 +109,7 @@ def write_articles(
         prepared.append(_Prepared(article, identity, slug, index_name))
 
     outcomes = []
+    staged: list[tuple[Path, Path]] = []  # new articles, written in full, waiting to be renamed in
     for item in prepared:
         assert isinstance(item, _Prepared)
         outcome = Outcome(item.article.source, item.identity, item.slug, words_kept=item.article.words_kept,
@@ -115,8 +121,13 @@ def write_articles(
             outcome.problems.append(str(err))
             outcomes.append(outcome)
             continue
-        outcome.action = _apply(item, existing.get(item.identity), articles_dir, force, dry_run, outcome)
+        try:
+            outcome.action = _apply(item, existing.get(item.identity), articles_dir, force, dry_run, outcome, staged)
+        except OSError as err:
+            outcome.action = "failed"
+            outcome.problems.append(f"cannot write articles/{item.slug}: {err.strerror or err}")
         outcomes.append(outcome)
+    _put_in_place(staged, articles_dir, outcomes)
     return outcomes
 
 
@@ -332,10 +343,11 @@ def resolve_links(body: str, body_format: str, own_slug: str, slug_of_key: dict[
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _apply(item: _Prepared, old: _Existing | None, articles_dir: Path, force: bool, dry_run: bool, outcome: Outcome) -> str:
+def _apply(item: _Prepared, old: _Existing | None, articles_dir: Path, force: bool, dry_run: bool, outcome: Outcome,
+           staged: list[tuple[Path, Path]]) -> str:
     if old is None:
         if not dry_run:
-            _write_new(item, articles_dir)
+            staged.append((_stage_new(item, articles_dir), articles_dir / item.slug))
         return "new"
     on_disk = _digest_on_disk(old)
     edited = on_disk != old.digest
@@ -350,20 +362,70 @@ def _apply(item: _Prepared, old: _Existing | None, articles_dir: Path, force: bo
     return "updated"
 
 
-def _write_new(item: _Prepared, articles_dir: Path) -> None:
+def _stage_new(item: _Prepared, articles_dir: Path) -> Path:
+    """Write a new article completely into a hidden folder beside where it goes (load_content and
+    the next import ignore hidden folders, so a crash leaves nothing that looks like an article)."""
     articles_dir.mkdir(parents=True, exist_ok=True)
-    final = articles_dir / item.slug
-    temporary = Path(tempfile.mkdtemp(prefix=f".import-{item.slug}.", dir=articles_dir))
+    temporary = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{item.slug}.", dir=articles_dir))
     try:
-        for name, data in item.media.items():
-            write_file_atomically(temporary / name, data)
-        write_file_atomically(temporary / item.index_name, item.text.encode("utf-8"))
+        for name, data in [*item.media.items(), (item.index_name, item.text.encode("utf-8"))]:
+            with open(temporary / name, "xb") as handle:  # a fresh private folder: no temporary names needed
+                handle.write(data)
         os.chmod(temporary, 0o777 & ~_umask())
-        os.rename(temporary, final)  # refuses to replace a folder that appeared meanwhile
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    return temporary
+
+
+def _put_in_place(staged: list[tuple[Path, Path]], articles_dir: Path, outcomes: list[Outcome]) -> None:
+    """One flush to disk for every staged article (not two per file: an import of thousands of
+    pages would spend most of its time waiting for the disk), then each is renamed into place in
+    one step, and the articles folder is flushed once."""
+    if not staged:
+        return
+    _flush_file_system(articles_dir, [path for temporary, _ in staged for path in [*temporary.iterdir(), temporary]])
+    failed = {articles_dir / o.slug: o for o in outcomes}
+    for temporary, final in staged:
+        try:
+            os.rename(temporary, final)  # refuses to replace a folder that appeared meanwhile
+        except OSError as err:
+            shutil.rmtree(temporary, ignore_errors=True)
+            outcome = failed[final]
+            outcome.action = "failed"
+            outcome.problems.append(f"cannot write articles/{final.name}: {err.strerror or err}")
     fsync_directory(articles_dir)
+
+
+def _flush_file_system(folder: Path, paths: list[Path]) -> None:
+    """Make what was written durable: syncfs(2) flushes the one file system the content folder is
+    on in one call (Linux); elsewhere, or if it fails, each file is flushed on its own."""
+    if sys.platform.startswith("linux"):
+        try:
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                if ctypes.CDLL(None, use_errno=True).syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        except (OSError, AttributeError):
+            pass
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with contextlib.suppress(OSError):  # some file systems cannot flush a folder
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sweep_staging(articles_dir: Path) -> None:
+    """Remove what an interrupted import left: hidden `.import-*` folders that were never renamed."""
+    if not articles_dir.is_dir():
+        return
+    for entry in articles_dir.iterdir():
+        if entry.name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _write_update(item: _Prepared, old: _Existing) -> None:
