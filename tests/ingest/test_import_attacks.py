@@ -169,3 +169,13 @@ def test_an_interrupted_import_leaves_nothing_that_loads_and_the_next_one_sweeps
     report = import_sources([src], tmp_path / "c", TODAY)
     assert [o.action for o in report.outcomes] == ["new", "new"]
     assert sorted(p.name for p in (tmp_path / "c" / "articles").iterdir()) == ["kept", "title-a", "title-b"]
+
+
+def test_importing_a_folder_that_holds_the_content_folder_skips_the_content_folder(tmp_path):
+    (tmp_path / "story.md").write_text("# Story\n\nA story to import, with enough words in it.\n", encoding="utf-8")
+    content = tmp_path / "library"
+    assert [o.action for o in import_sources([tmp_path], content, TODAY).outcomes] == ["new"]
+    again = import_sources([tmp_path], content, TODAY)
+    assert [o.action for o in again.outcomes] == ["unchanged"]  # its own articles were not imported again
+    inside = import_sources([content / "articles"], content, TODAY)
+    assert [o.action for o in inside.outcomes] == ["failed"] and "inside the content folder" in inside.outcomes[0].problems[0]

@@ -160,7 +160,7 @@ def _selected_content(content: Content, selection: Selection) -> Content:
     settings = replace(content.settings, created=content.created)
     if selection.bundle_id is not None:
         settings = replace(settings, id=selection.bundle_id)
-    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs])
+    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs], content.warnings)
 
 
 def _check_output_location(content_dir: Path, out_dir: Path, force: bool, say: Progress) -> None:

@@ -62,7 +62,7 @@ def import_sources(
 ) -> ImportReport:
     """Import every source into `content_dir`; failures are rows of the report, never exceptions."""
     report = ImportReport()
-    found, outcomes = collect_sources(sources)
+    found, outcomes = collect_sources(sources, exclude=Path(content_dir))
     report.outcomes.extend(outcomes)
     articles, failures = read_sources(found, options)
     roots = {s.path: s.root for s in found}
@@ -87,19 +87,25 @@ def import_sources(
 # --- collecting ---------------------------------------------------------------------------------
 
 
-def collect_sources(arguments: list[Path]) -> tuple[list[Source], list[Outcome]]:
-    """The files to import, in a stable order, and a row for each argument or file refused."""
+def collect_sources(arguments: list[Path], exclude: Path | None = None) -> tuple[list[Source], list[Outcome]]:
+    """The files to import, in a stable order, and a row for each argument or file refused.
+    `exclude` (the content folder being imported into) is never a source: importing `.` into
+    `./library` must not import the library's own articles again."""
+    excluded = os.path.realpath(exclude) if exclude is not None else None
     found: list[Source] = []
     refused: list[Outcome] = []
     seen: set[str] = set()
     for argument in arguments:
         path = Path(os.path.abspath(argument))
         root = path.parent
-        if not path.exists():
+        if excluded is not None and _within(os.path.realpath(path), excluded):
+            refused.append(_failed(ImportFailure(path, "is inside the content folder being imported into; "
+                                                       "import from somewhere else"), path.name))
+        elif not path.exists():
             refused.append(_failed(ImportFailure(path, "does not exist" if not path.is_symlink() else
                                                  "is a symbolic link that leads nowhere"), str(argument)))
         elif path.is_dir():
-            for file, problem in _walk(path):
+            for file, problem in _walk(path, excluded):
                 if problem:
                     refused.append(Outcome(file, _relative(file, root), action=problem[0], problems=[problem[1]]))
                 elif str(file) not in seen:
@@ -113,7 +119,11 @@ def collect_sources(arguments: list[Path]) -> tuple[list[Source], list[Outcome]]
     return found, refused
 
 
-def _walk(folder: Path) -> Iterable[tuple[Path, tuple[str, str] | None]]:
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk(folder: Path, excluded: str | None = None) -> Iterable[tuple[Path, tuple[str, str] | None]]:
     """Files under `folder` in sorted order; (path, (action, problem)) for what is left out."""
     real_top = os.path.realpath(folder)
     stack = [folder]
@@ -131,14 +141,14 @@ def _walk(folder: Path) -> Iterable[tuple[Path, tuple[str, str] | None]]:
                 continue
             if entry.is_symlink():
                 real = os.path.realpath(entry)
-                if not (real == real_top or real.startswith(real_top.rstrip(os.sep) + os.sep)):
+                if not _within(real, real_top):
                     yield entry, ("failed", "is a symbolic link to something outside the folder being imported; "
                                             "copy the file in instead")
                     continue
                 if entry.is_dir():
                     continue  # a link inside the folder to another part of it: read there, once
             if entry.is_dir():
-                if _is_saved_page_folder(entry.name, names):
+                if _is_saved_page_folder(entry.name, names) or (excluded is not None and os.path.realpath(entry) == excluded):
                     continue
                 subfolders.append(entry)
             elif entry.is_file():
