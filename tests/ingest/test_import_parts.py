@@ -179,3 +179,31 @@ def test_preview_command_builds_once_and_prints_the_page_to_open(tmp_path):
     opened = Path(result.output.split("open: ", 1)[1].split()[0])
     assert opened.is_file() and opened.name == "index.html"
     shutil.rmtree(opened.parent.parent)
+
+
+def test_preview_ends_cleanly_on_ctrl_c_and_removes_its_temporary_folder(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = write_content(tmp_path / "c", {"a.md": article(title="A")})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-m", "infopack.commands", "preview", str(root)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("watching"):
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line.strip())
+        opened = Path(next(line for line in lines if line.startswith("open: "))[len("open: "):])
+        assert opened.is_file()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    assert not opened.parent.parent.exists()

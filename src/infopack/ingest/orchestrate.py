@@ -398,7 +398,7 @@ def format_report(report: ImportReport, *, dry_run: bool = False, show_cut: int 
         problems = "; ".join(o.problems)
         rows.append((o.identity, f"articles/{o.slug}" if o.slug else "-", o.action, str(o.words_kept),
                      str(len(o.lines_cut)), problems))
-    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
+    widths = [min(max(len(r[i]) for r in rows), 72 if i == 1 else 48) for i in range(5)]
     lines = []
     for number, row in enumerate(rows):
         cells = [_fit(row[i], widths[i]).rjust(widths[i]) if i in (3, 4) else _fit(row[i], widths[i]).ljust(widths[i])
