@@ -179,3 +179,33 @@ def test_importing_a_folder_that_holds_the_content_folder_skips_the_content_fold
     assert [o.action for o in again.outcomes] == ["unchanged"]  # its own articles were not imported again
     inside = import_sources([content / "articles"], content, TODAY)
     assert [o.action for o in inside.outcomes] == ["failed"] and "inside the content folder" in inside.outcomes[0].problems[0]
+
+
+def test_any_title_summary_and_tag_round_trip_through_the_build_loader(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from infopack.content.load import UNPUBLISHABLE_RE, parse_article_text
+    from infopack.ingest.writer import _render, _Prepared
+
+    def expected(text: str) -> str:
+        return " ".join(UNPUBLISHABLE_RE.sub(" ", text).split())
+
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(title=text, summary=text, tag=text)
+    def check(title: str, summary: str, tag: str) -> None:
+        source = Path("/nonexistent/source.md")
+        article = ImportedArticle(key="k", source=source, title=title or "t", body="Body.\n", body_format="md", lang="en",
+                                  summary=summary, tags=[tag])
+        item = _Prepared(article, "k", "slug", "index.md")
+        _render(item, TODAY, {}, {})
+        loaded, problems = parse_article_text(item.text, "slug/index.md")
+        assert not problems and loaded is not None
+        assert loaded.title == (expected(title or "t") or "source")
+        assert loaded.summary == expected(summary)
+        assert loaded.tags == ([expected(tag)] if expected(tag) else [])
+        assert loaded.lang == "en" and loaded.body == "Body.\n"
+
+    check()
