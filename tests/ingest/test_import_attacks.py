@@ -186,7 +186,7 @@ def test_any_title_summary_and_tag_round_trip_through_the_build_loader(tmp_path_
     from hypothesis import strategies as st
 
     from infopack.content.load import UNPUBLISHABLE_RE, parse_article_text
-    from infopack.ingest.writer import _render, _Prepared
+    from infopack.ingest.writer import _Prepared, _render
 
     def expected(text: str) -> str:
         return " ".join(UNPUBLISHABLE_RE.sub(" ", text).split())
