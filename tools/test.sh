@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
 
-apt_need chromium firefox-esr ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools \
+apt_need chromium firefox-esr ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools pandoc \
   fuse fusefat python3-fusepy fonts-noto-cjk
 command -v npm >/dev/null || apt_need npm   # Debian's npm only where no Node.js is installed already
 venv_ready "[test]"

@@ -50,7 +50,7 @@ BAD_INPUTS = {
     "date not a date": (lambda root: (root / "articles" / "a.md").write_text(article(date="yesterday")), "a.md:3: date yesterday is not a date"),
     "missing media": (
         lambda root: (root / "articles" / "a.md").write_text(article(body="![x](../media/gone.jpg)")),
-        "a.md: media file not found: ../media/gone.jpg",
+        "a.md:6: media file not found: ../media/gone.jpg",
     ),
     "duplicate slug": (lambda root: (root / "articles" / "a.txt").write_text(article()), "duplicate slug 'a'"),
     "case collision": (lambda root: (root / "articles" / "A.md").write_text(article()), "on a case-insensitive card"),

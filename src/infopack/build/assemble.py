@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infopack.build import media as media_stage
+from infopack.build.media_cache import MediaCache
 from infopack.build.output import Staging, fsync_fd, sweep_leftovers, write_manifest
 from infopack.build.pack import (
     PackedText,
@@ -95,11 +96,13 @@ def build_bundle(
     plan: Plan | None = None,
     volume: int = 1,
     sign: Signer | None = None,
+    media_cache: MediaCache | None = None,
 ) -> BuildResult:
     """Build `content_dir` into `out_dir`. With a `plan` (infopack.plan.make_plan), only the
     articles the plan keeps in `volume` are built, each media file at the profile the plan chose.
     `sign` (e.g. `lambda folder: sign_bundle(folder, key)`) signs the bundle before it is put in
-    place, so no unsigned bundle is ever at `out_dir`, not even for a moment."""
+    place, so no unsigned bundle is ever at `out_dir`, not even for a moment. `media_cache` (preview)
+    reuses media prepared by an earlier build of the same sources."""
     content_dir = Path(content_dir)
     out_dir = Path(out_dir)
     say = progress or (lambda message: None)
@@ -119,7 +122,7 @@ def build_bundle(
     signature = None
     with Staging(out_dir) as staging:
         profile_for = selection.profile_for if selection is not None else (lambda source: profile)
-        html_docs, media_files = _prepare_media(content, articles, rendered, staging.path, profile_for, say)
+        html_docs, media_files = _prepare_media(content, articles, rendered, staging.path, profile_for, say, media_cache)
         volume_of = selection.volume if selection is not None else None
         files = _assemble(content, articles, rendered, html_docs, say, volume_of)
         for bundle_file in files:
@@ -131,7 +134,7 @@ def build_bundle(
             signature = out_dir / written.relative_to(staging.path) if written.is_relative_to(staging.path) else written
         _set_times_and_flush(staging.path, content)
         staging.move_into_place(force)
-    warnings = [w for r in rendered for w in r.warnings]
+    warnings = list(content.warnings) + [w for r in rendered for w in r.warnings]
     say(f"wrote {out_dir}")
     return BuildResult(
         bundle_dir=out_dir,
@@ -157,7 +160,7 @@ def _selected_content(content: Content, selection: Selection) -> Content:
     settings = replace(content.settings, created=content.created)
     if selection.bundle_id is not None:
         settings = replace(settings, id=selection.bundle_id)
-    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs])
+    return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs], content.warnings)
 
 
 def _check_output_location(content_dir: Path, out_dir: Path, force: bool, say: Progress) -> None:
@@ -317,6 +320,7 @@ def _prepare_media(
     staging: Path,
     profile_for: Callable[[Path], str],
     say: Progress,
+    media_cache: MediaCache | None = None,
 ) -> tuple[list[bytes], list[Path]]:
     """Clean and copy each article's media as `media/<slug>-<n>.<ext>`; finish the article HTML."""
     media_stage.get_profile(profile_for(Path()))  # an unknown profile name fails before any work
@@ -334,7 +338,8 @@ def _prepare_media(
             if prepared is None:
                 media_dir.mkdir(exist_ok=True)
                 profile = media_stage.get_profile(profile_for(source))
-                prepared = media_stage.prepare_media(source, media_dir / f"{article.slug}-{number}", profile, used_by=article.rel_path)
+                prepare = media_cache.prepare if media_cache is not None else media_stage.prepare_media
+                prepared = prepare(source, media_dir / f"{article.slug}-{number}", profile, used_by=article.rel_path)
                 prepared_by_source[source] = prepared
                 written.append(prepared.path)
                 if prepared.poster is not None:

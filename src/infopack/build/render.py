@@ -279,10 +279,10 @@ class _Rewriter:
             return
         path = (self.base_dir / unquote(parts.path)).resolve()
         if not path.is_relative_to(self.root):
-            self._problem(f"media file outside the content folder: {src}")
+            self._problem(f"media file outside the content folder: {src}", self._line_of(src))
             return
         if not path.is_file():
-            self._problem(f"media file not found: {src}")
+            self._problem(f"media file not found: {src}", self._line_of(src))
             return
         if media_kind(path.suffix) is None:  # refused here, with a line, before any tool reads it
             suffix = path.suffix.lower() or "(no extension)"

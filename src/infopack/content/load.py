@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from infopack.content.model import Article, BundleSettings, Content
-from infopack.errors import InfopackError, ProblemList
+from infopack.errors import InfopackError, Problem, ProblemList
 from infopack.format.constants import BUNDLE_ID_PATTERN
 
 ARTICLE_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".txt": "txt"}
@@ -128,13 +128,30 @@ def load_content(root: Path) -> Content:
     if not root.is_dir():
         raise InfopackError("content folder does not exist or is not a folder", root)
     settings = _load_settings(root, problems)
-    articles = _load_articles(root, problems)
+    warnings: list[str] = []
+    articles = _load_articles(root, problems, warnings)
     if settings is not None and not articles and not problems:
         problems.add(root / "articles", "no articles found (expected .md, .html or .txt files)")
     _check_slugs(articles, problems)
     problems.raise_if_any()
     assert settings is not None
-    return Content(root=root, settings=settings, articles=articles)
+    return Content(root=root, settings=settings, articles=articles, warnings=warnings)
+
+
+def check_article_text(text: str, name: str) -> list[Problem]:
+    """The problems `load_content` would report for an article file holding `text` and named
+    `name` (e.g. `slug/index.md`), without a content folder: importers check what they write
+    with exactly the rules the build applies."""
+    return parse_article_text(text, name)[1]
+
+
+def parse_article_text(text: str, name: str) -> tuple[Article | None, list[Problem]]:
+    """An article file's text, read and checked as `load_content` would (the article, or None and
+    its problems). Media references are not looked at: there is no folder."""
+    problems = ProblemList()
+    root = Path("/nonexistent-content")
+    article = _article_from_text(root, root / "articles" / name, name, text, problems, [])
+    return article, problems.items
 
 
 # --- infopack.toml ------------------------------------------------------------------------------
@@ -431,7 +448,11 @@ def _derive_bundle_id(title: object) -> str:
 # --- articles -------------------------------------------------------------------------------------
 
 
-def _article_files(root: Path, problems: ProblemList) -> list[Path]:
+# Files staff drop into articles/ that the build cannot read: said once each, with the fix.
+_IMPORT_FIRST = {".docx", ".doc", ".odt", ".rtf", ".pdf", ".pages", ".hwp", ".hwpx", ".mhtml", ".mht", ".warc", ".zim"}
+
+
+def _article_files(root: Path, problems: ProblemList, warnings: list[str] | None = None) -> list[Path]:
     """`articles/<slug>.<ext>` and `articles/<slug>/index.<ext>`, in a stable order.
 
     A symbolic link that leads outside the content folder (`articles/` itself, an entry in it, or an
@@ -459,6 +480,9 @@ def _article_files(root: Path, problems: ProblemList) -> list[Path]:
                 continue
         if entry.is_file() and entry.suffix.lower() in ARTICLE_SUFFIXES:
             found.append(entry)
+        elif entry.is_file() and entry.suffix.lower() in _IMPORT_FIRST and warnings is not None:
+            warnings.append(f"{_shown(root, entry)}: the build cannot read a {entry.suffix.lower()} file and leaves it out; "
+                            f"import it with `infopack import {entry.name} --into {root.name}`")
         elif entry.is_dir():
             for name in FOLDER_ARTICLE_NAMES:
                 index = entry / name
@@ -468,7 +492,24 @@ def _article_files(root: Path, problems: ProblemList) -> list[Path]:
                 if index.is_file():
                     found.append(index)
                     break
+            else:
+                if warnings is not None:
+                    warnings.append(_folder_without_index(root, entry))
     return found
+
+
+def _folder_without_index(root: Path, folder: Path) -> str:
+    """The warning for an article folder the build skips because it holds no index file."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError:
+        names = []
+    documents = [n for n in names if Path(n).suffix.lower() in _IMPORT_FIRST]
+    if documents:
+        fix = f"import {documents[0]} with `infopack import`"
+    else:
+        fix = "add index.md (or index.html / index.txt) with front matter, or remove the folder"
+    return f"{_shown(root, folder)}: article folder without index.md, index.html or index.txt is left out; {fix}"
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -496,20 +537,25 @@ def _link_message(link: Path) -> str:
     return f"is a symbolic link to a {what} outside the content folder; copy the {what} in instead"
 
 
-def _load_articles(root: Path, problems: ProblemList) -> list[Article]:
+def _load_articles(root: Path, problems: ProblemList, warnings: list[str]) -> list[Article]:
     articles = []
-    for path in _article_files(root, problems):
-        article = _load_article(root, path, problems)
+    for path in _article_files(root, problems, warnings):
+        article = _load_article(root, path, problems, warnings)
         if article is not None:
             articles.append(article)
     return articles
 
 
-def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | None:
+def _load_article(root: Path, path: Path, problems: ProblemList, warnings: list[str]) -> Article | None:
     shown = _shown(root, path)
     text = _read_utf8(path, shown, problems)
     if text is None:
         return None
+    return _article_from_text(root, path, shown, text, problems, warnings)
+
+
+def _article_from_text(root: Path, path: Path, shown: str, text: str, problems: ProblemList,
+                       warnings: list[str]) -> Article | None:
     parsed = _split_front_matter(text)
     if parsed is None:
         problems.add(shown, "no front matter (the file must start with a line `---`, YAML, then `---`)", 1)
@@ -519,6 +565,7 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
     fields = _front_matter_fields(front_text, shown, problems)
     if fields is None:
         return None
+    warnings.extend(_front_matter_warnings(fields, shown))
 
     values: dict[str, Any] = {}
     for key, (node, line) in fields.items():
@@ -533,6 +580,7 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
     )
     if len(problems.items) > before:
         return None
+    warnings.extend(_body_warnings(body, body_line, shown))
     return Article(
         slug=checked["slug"],
         title=" ".join(checked["title"].split()),
@@ -554,6 +602,40 @@ def _load_article(root: Path, path: Path, problems: ProblemList) -> Article | No
 
 
 _REFUSED = object()  # a value whose problem is already reported
+
+# --- warnings: what the build would silently get wrong, one line each with the fix ---------------
+
+_IMAGE_REF_RE = re.compile(r"""!\[[^\]\n]*\]\(\s*<?([^)>\n]+?)>?\s*(?:"[^"\n]*")?\)|\bsrc\s*=\s*["']([^"'\n]+)["']""", re.IGNORECASE)
+_WINDOWS_PATH_RE = re.compile(r"^[A-Za-z]:[\\/]|\\")
+
+
+def _front_matter_warnings(fields: dict[str, tuple[Any, int]], shown: str) -> list[str]:
+    found = []
+    lang = fields.get("lang")
+    if lang is not None and isinstance(lang[0], yaml.ScalarNode) and lang[0].value.strip().lower() == "kr":
+        found.append(f"{shown}:{lang[1]}: `lang: kr` is Kanuri; did you mean `lang: ko` (Korean)?")
+    for key in ("tags", "authors", "aliases"):
+        entry = fields.get(key)
+        if entry is not None and isinstance(entry[0], yaml.ScalarNode) and "," in entry[0].value:
+            words = ", ".join(w.strip() for w in entry[0].value.split(",") if w.strip())
+            found.append(f"{shown}:{entry[1]}: `{key}` is one entry {_quoted(entry[0].value)}; for several write `{key}: [{words}]`")
+    return found
+
+
+def _body_warnings(body: str, body_line: int, shown: str) -> list[str]:
+    if not body.strip():
+        return [f"{shown}: the article has no text below its front matter; write the text or remove the file"]
+    found = []
+    for match in _IMAGE_REF_RE.finditer(body):
+        ref = (match.group(1) or match.group(2) or "").strip()
+        line = body_line + body.count("\n", 0, match.start())
+        if ref.lower().startswith("file:"):
+            found.append(f"{shown}:{line}: image reference {_quoted(ref)} is a file: URL, which the card cannot reach; "
+                         "copy the file beside the article and write its name, e.g. photo.jpg")
+        elif _WINDOWS_PATH_RE.search(ref):
+            found.append(f"{shown}:{line}: image reference {_quoted(ref)} is a Windows path; "
+                         "copy the file beside the article and write its name with / (e.g. images/photo.jpg)")
+    return found
 
 
 def _front_matter_fields(front_text: str, shown: str, problems: ProblemList) -> dict[str, tuple[Any, int]] | None:
@@ -584,7 +666,11 @@ def _front_matter_fields(front_text: str, shown: str, problems: ProblemList) -> 
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(err, "problem", None) or "cannot parse"
-        problems.add(shown, f"front matter is not valid YAML: {_one_line(problem, 120)}", line)
+        colon = _unquoted_colon(front_text, mark.line if mark is not None else -1)
+        if colon is not None:
+            problems.add(shown, f"`{colon}` holds a colon: put the {colon} in quotes, e.g. {colon}: \"Part 1: the start\"", line)
+        else:
+            problems.add(shown, f"front matter is not valid YAML: {_one_line(problem, 120)}", line)
         return None
     except RecursionError:  # not expected with the depth limit; kept as a last line of defence
         problems.add(shown, "front matter is nested too deeply", 2)
@@ -656,6 +742,21 @@ _EXPECTED = {
 }
 
 
+_UNQUOTED_COLON_RE = re.compile(r"""([A-Za-z_]+)\s*:\s+[^"'\[{\s].*:(\s|$)""")
+
+
+def _unquoted_colon(front_text: str, error_line: int) -> str | None:
+    """The key whose unquoted value holds `: ` (YAML reads it as a second mapping), when that is
+    what broke the front matter: `title: Part 1: the start` is the usual case."""
+    lines = front_text.split("\n")
+    for number in (error_line, error_line - 1):
+        if 0 <= number < len(lines):
+            match = _UNQUOTED_COLON_RE.match(lines[number])
+            if match:
+                return match.group(1)
+    return None
+
+
 def _split_front_matter(text: str) -> tuple[str, str, int] | None:
     """Return (front matter, body, line number where the body starts) or None."""
     lines = text.split("\n")
@@ -715,7 +816,12 @@ def _read_utf8(path: Path, shown: str, problems: ProblemList, limit: int | None 
         text = raw.decode("utf-8")  # strict: encoded surrogates (ED A0 80 ...) are refused here
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        problems.add(shown, f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})", line)
+        from infopack.content.text_encoding import likely_encoding  # only for this message
+
+        likely = likely_encoding(raw)
+        guess = f"; it looks like {likely}" if likely else ""
+        problems.add(shown, f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}){guess}: "
+                     "save it as UTF-8, or bring it in with `infopack import`, which converts it", line)
         return None
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
 

@@ -49,6 +49,9 @@ class Content:
     root: Path
     settings: BundleSettings
     articles: list[Article]
+    # What the build would silently get wrong (a .docx in articles/, `lang: kr`, ...): one line
+    # each, `path[:line]: what and the fix`. Not errors: the build goes on and prints them.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def created(self) -> date:

@@ -62,6 +62,7 @@ class ImportedArticle:
     aliases: list[str] = field(default_factory=list)  # other titles (ZIM redirects)
     media: list[ImportedMedia] = field(default_factory=list)
     slug_hint: str = ""  # what the slug should be made from (title or file name); the writer decides
+    priority: int = 0  # front matter `priority` (kept when an article with front matter is copied)
     words_kept: int = 0
     lines_cut: list[str] = field(default_factory=list)  # what cleaning removed, for the report / --dry-run
     notes: list[str] = field(default_factory=list)  # one line each: "dropped 3 remote images", "assumed CP949"
