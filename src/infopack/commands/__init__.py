@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keygen": ("infopack.commands.keygen", "Write a key pair: NAME.key (secret) and NAME.pub (minisign format)."),
     "sign": ("infopack.commands.sign", "Sign a bundle's manifest (a co-signature if others signed it already)."),
     "verify": ("infopack.commands.verify", "Check a bundle is intact and signed by trusted keys (exit 0, 1 or 2)."),
+    "export": ("infopack.commands.export", "Verify a bundle, then write it as a ZIM file for Kiwix (--zim OUT.zim)."),
     "copy": ("infopack.commands.copy", "Verify a bundle, write it onto drives, read every file back."),
 }
 
