@@ -144,18 +144,22 @@ class PageText:
     title: str
 
 
+def _text(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
 def standalone_page(page: PageText, body: str) -> bytes:
     return (
         f'<!DOCTYPE html>\n<html lang="{html.escape(page.lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(page.title)}</title><style>{STYLE}</style></head>\n"
+        f"<title>{_text(page.title)}</title><style>{STYLE}</style></head>\n"
         f"<body>\n{body}\n</body></html>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def article_page(title: str, lang: str, date: str, fragment_html: str) -> bytes:
     body = (
-        f"<article><h1>{html.escape(title)}</h1>\n<p class=\"meta\"><time>{html.escape(date)}</time></p>\n"
+        f"<article><h1>{_text(title)}</h1>\n<p class=\"meta\"><time>{_text(date)}</time></p>\n"
         f"{fragment_html}\n</article>"
     )
     return standalone_page(PageText(lang, title), body)
@@ -165,10 +169,10 @@ def main_page(title: str, description: str, lang: str, articles: list[tuple[str,
     """The page Kiwix opens first: the library's title and every article, newest first.
     `articles` is (slug, title, date) in library order."""
     items = "\n".join(
-        f'<li><a href="{html.escape(article_href(slug), quote=True)}">{html.escape(name)}</a> '
-        f'<span class="meta">{html.escape(date)}</span></li>'
+        f'<li><a href="{html.escape(article_href(slug), quote=True)}">{_text(name)}</a> '
+        f'<span class="meta">{_text(date)}</span></li>'
         for slug, name, date in articles
     )
-    intro = f"<p>{html.escape(description)}</p>\n" if description else ""
-    body = f"<h1>{html.escape(title)}</h1>\n{intro}<ul class=\"articles\">\n{items}\n</ul>"
+    intro = f"<p>{_text(description)}</p>\n" if description else ""
+    body = f"<h1>{_text(title)}</h1>\n{intro}<ul class=\"articles\">\n{items}\n</ul>"
     return standalone_page(PageText(lang, title), body)

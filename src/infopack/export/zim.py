@@ -222,7 +222,7 @@ def _blobs(reader: BundleReader, plan: _Plan, manifest: Manifest, say: Progress)
     ))
     for key in sorted(plan.meta):
         yield Blob(("M", key), data=plan.meta[key])
-    step = max(1, len(plan.catalog) // 10)
+    step = max(500, len(plan.catalog) // 10)
     for number, article in enumerate(reader.articles()):
         entry = article.entry
         body = pages.rewrite_article_html(article.html, slugs, media)

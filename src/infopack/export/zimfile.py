@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -182,7 +182,7 @@ class ZimWriter:
         self.handle.write(b"\0" * HEADER_SIZE)
         self.handle.write(b"".join(m.encode("utf-8") + b"\0" for m in self.mimes) + b"\0")
         try:
-            for blob in [*blobs, self.listing_blob()] if isinstance(blobs, list) else _then(blobs, self.listing_blob):
+            for blob in _then(blobs, self.listing_blob):
                 self._add(blob)
             for compressed in (True, False):
                 self._close_cluster(compressed)
@@ -293,6 +293,6 @@ class ZimWriter:
         out.flush()
 
 
-def _then(blobs: Iterable[Blob], last: object) -> Iterator[Blob]:
+def _then(blobs: Iterable[Blob], last: Callable[[], Blob]) -> Iterator[Blob]:
     yield from blobs
-    yield last()  # type: ignore[operator]
+    yield last()

@@ -250,31 +250,35 @@ class BundleReader:
     @property
     def article_count(self) -> int:
         count = self.root.get("articles")
-        if not _plain_int(count):
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise InfopackError("root document: `articles` must be an integer", "index.html")
-        return int(count)  # type: ignore[arg-type]
+        return count
 
     def catalog(self) -> Iterator[CatalogEntry]:
         """Every catalog entry in library order, one shard in memory at a time."""
         import zstandard
 
         count = self.article_count
-        shard_size = self.root.get("catalog_shard_size")
-        if count and (not _plain_int(shard_size) or shard_size < 1):
-            raise InfopackError("root document: `catalog_shard_size` must be a positive integer", "index.html")
+        shard_size = self._positive_int("catalog_shard_size") if count else 1
         plain = zstandard.ZstdDecompressor()
         number = 0
         shard = 0
         while number < count:
             name = f"cat/{shard:04d}"
             rows = self._json_payload(name, plain)
-            expected = min(int(shard_size), count - number)  # type: ignore[call-overload]
+            expected = min(shard_size, count - number)
             if not isinstance(rows, list) or len(rows) != expected:
                 raise InfopackError(f"catalog shard must hold {expected} entries", f"data/{name}.js")
             for row in rows:
                 yield _catalog_entry(number, row, f"data/{name}.js")
                 number += 1
             shard += 1
+
+    def _positive_int(self, key: str) -> int:
+        value = self.root.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InfopackError(f"root document: `{key}` must be a positive integer", "index.html")
+        return value
 
     def _json_payload(self, name: str, plain: zstandard.ZstdDecompressor) -> object:
         text = _decompress(self.payload(name), plain, MAX_JSON_BYTES, f"data/{name}.js")
