@@ -43,6 +43,8 @@ LISTING_MIME = "application/octet-stream+zimlisting"
 DEFAULT_CLUSTER_SIZE = 2 * 1024 * 1024  # libzim's default
 DEFAULT_LEVEL = 19  # libzim's default zstd level
 COPY_CHUNK = 1024 * 1024
+# A cluster whose last offset would exceed this uses 64-bit offsets (an extended cluster).
+OFFSET_LIMIT = 0xFFFFFFFF
 
 Key = tuple[str, str]  # (namespace, path)
 
@@ -110,7 +112,7 @@ def _cluster_bytes(cluster: _Cluster) -> tuple[int, bytes]:
     """(info byte, offset table) of a cluster; the blobs follow the table."""
     count = len(cluster.blobs)
     total = sum(blob.length for blob in cluster.blobs)
-    width = 4 if (count + 1) * 4 + total <= 0xFFFFFFFF else 8
+    width = 4 if (count + 1) * 4 + total <= OFFSET_LIMIT else 8
     offsets = [(count + 1) * width]
     for blob in cluster.blobs:
         offsets.append(offsets[-1] + blob.length)
