@@ -160,6 +160,7 @@ class ZimWriter:
         self.mimes = sorted({e.mime for e in self.entries if e.target is None})
         self.main_page = self.index[main_page] if main_page is not None else NO_PAGE
         self.location: dict[Key, tuple[int, int]] = {}  # key -> (cluster, blob)
+        self._given: set[Key] = set()
         self.cluster_offsets: list[int] = []
         self._open: dict[bool, _Cluster] = {True: _Cluster(True), False: _Cluster(False)}
         self._pending: list[tuple[_Cluster, Future[bytes] | None]] = []
@@ -200,8 +201,9 @@ class ZimWriter:
         entry_number = self.index.get(blob.key)
         if entry_number is None or self.entries[entry_number].target is not None:
             raise InfopackError(f"content for an unknown ZIM entry {blob.key[0]}/{blob.key[1]}", "zim")
-        if blob.key in self.location:
+        if blob.key in self._given:
             raise InfopackError(f"content for ZIM entry {blob.key[0]}/{blob.key[1]} given twice", "zim")
+        self._given.add(blob.key)
         compressed = self.entries[entry_number].compress
         cluster = self._open[compressed]
         if cluster.blobs and cluster.size + blob.length > self.cluster_size:
