@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
+import time
 import urllib.parse
 import zlib
 from pathlib import Path
@@ -161,10 +163,16 @@ def test_kiwix_serve_answers_main_page_article_media_and_title_suggestions(bundl
         assert status == 404
 
 
-def test_two_exports_of_one_bundle_are_byte_identical(bundle, exported, tmp_path):
+def test_two_exports_of_one_bundle_are_byte_identical_wherever_they_run(bundle, exported, tmp_path):
+    # Nothing of the machine gets in: no clock, no folder name (a staff member's user name).
+    elsewhere = tmp_path / "another-user" / "bundle"
+    shutil.copytree(bundle.path, elsewhere)
     again = tmp_path / "again.zim"
-    export_zim(bundle.path, again, [bundle.public])
+    export_zim(elsewhere, again, [bundle.public])
     assert again.read_bytes() == exported.read_bytes()
+    assert b"another-user" not in again.read_bytes() and str(tmp_path).encode() not in again.read_bytes()
+    created = BundleReader(bundle.path).root["bundle"]["created"]
+    assert time.strftime("%Y-%m-%d", time.gmtime(again.stat().st_mtime)) == created
 
 
 def test_split_parts_join_to_the_unsplit_file_and_zimcheck_accepts_the_set(bundle, exported, tmp_path):

@@ -88,11 +88,15 @@ def _signature_sources(bundle_dir: Path) -> list[tuple[str, bytes]]:
     except OSError:
         return found
     for name in names:
-        path = directory / name
-        if not SIGNATURE_NAME.fullmatch(name) or not stat.S_ISREG(os.lstat(path).st_mode):
+        if not SIGNATURE_NAME.fullmatch(name):
             continue
-        with open(path, "rb") as handle:
-            found.append((f"{SIGNATURES_DIR}/{name}", handle.read(SIGNATURE_READ_LIMIT)))
+        try:
+            fd = os.open(directory / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue  # verify_bundle has just reported what is wrong with it
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                found.append((f"{SIGNATURES_DIR}/{name}", handle.read(SIGNATURE_READ_LIMIT)))
     return found
 
 
@@ -302,6 +306,11 @@ def _remove_old_outputs(out: Path) -> None:
         path.unlink()
 
 
+def _created_stamp(manifest: Manifest) -> float:
+    created = dt.date.fromisoformat(manifest.bundle.created)
+    return dt.datetime.combine(created, dt.time(), dt.UTC).timestamp()
+
+
 def export_zim(
     bundle_dir: Path,
     out: Path,
@@ -345,8 +354,10 @@ def export_zim(
             finals = [out]
         _remove_old_outputs(out)
         # Last part first: until the first one is in place, no name opens as a ZIM.
+        stamp = _created_stamp(manifest)
         for part, final in reversed(list(zip(parts, finals, strict=True))):
             os.chmod(part, 0o644)
+            os.utime(part, (stamp, stamp))  # the content's date, as for bundle files, not the clock
             os.replace(part, final)
         fsync_directory(out.parent)
     except BaseException:
