@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +182,27 @@ def test_scripts_handlers_and_foreign_links_never_reach_kiwix():
 def test_text_that_looks_like_markup_stays_text():
     out = rewrite_article_html("<p>1 &lt; 2 &amp;&amp; &lt;script&gt;x&lt;/script&gt;</p>", set(), set())
     assert out == "<p>1 &lt; 2 &amp;&amp; &lt;script&gt;x&lt;/script&gt;</p>"
+
+
+def test_export_killed_mid_write_leaves_no_file_that_opens_as_a_zim(bundle, tmp_path):
+    # kill -9 runs no clean-up: what is left must neither carry the ZIM's name nor its magic number.
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from infopack.export.zim import export_zim\n"
+        "from infopack.trust.keys import load_public_key\n"
+        "def die(message):\n"
+        "    if message.startswith('media'):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "export_zim(Path(sys.argv[1]), Path(sys.argv[2]), [load_public_key(Path(sys.argv[3]))], progress=die)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(bundle.path), str(out_dir / "x.zim"),
+                             str(bundle.public_file)], capture_output=True, timeout=120, check=False)
+    assert result.returncode == -signal.SIGKILL
+    left = leftovers(out_dir)
+    assert "x.zim" not in left and not any(name.startswith("x.zim") for name in left)
+    for name in left:
+        assert name.startswith(".x.zim.") and name.endswith(".tmp")
+        assert (out_dir / name).read_bytes()[:4] != (72173914).to_bytes(4, "little")  # header comes last
