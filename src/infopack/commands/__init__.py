@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("infopack.commands.sign", "Sign a bundle's manifest (a co-signature if others signed it already)."),
     "rotate": ("infopack.commands.rotate", "Hand a library from an old signing key to a new one (a signed statement)."),
     "verify": ("infopack.commands.verify", "Check a bundle is intact and signed by trusted keys (exit 0, 1 or 2)."),
+    "export": ("infopack.commands.export", "Verify a bundle, then write it as a ZIM file for Kiwix (--zim OUT.zim)."),
     "copy": ("infopack.commands.copy", "Verify a bundle, write it onto drives, read every file back."),
     "new": ("infopack.commands.new", "Start a content folder: infopack.toml with comments and one example article."),
     "import": ("infopack.commands.import_", "Bring web pages, text, Word/ODT files and audio/video into a content folder."),
