@@ -328,7 +328,7 @@ def _furniture(element: etree._Element, title: str) -> str | None:
     if element.tag in DROPPED_TAGS:
         return str(element.tag)
     if classes & DROPPED_CLASSES:
-        return sorted(classes & DROPPED_CLASSES)[0]
+        return str(sorted(classes & DROPPED_CLASSES)[0])
     if element.get("id") in DROPPED_IDS:
         return str(element.get("id"))
     if element.tag == "h1" and " ".join(element.text_content().split()) == " ".join(title.split()):
