@@ -46,6 +46,7 @@ DROPPED_CLASSES = frozenset({"mw-editsection", "mw-jump-link", "navbox", "vertic
                              "printfooter", "mw-indicators", "toc", "hatnote"})
 DROPPED_IDS = frozenset({"toc", "catlinks", "mw-navigation", "footer-places", "siteSub", "contentSub", "jump-to-nav"})
 KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "title", "colspan", "rowspan", "id", "lang", "dir", "scope", "headers"})
+VOID_ELEMENTS = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 IMAGE_SUFFIX_BY_MIME = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 URL_WITH_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 PROGRESS_EVERY_SECONDS = 2.0
@@ -183,12 +184,14 @@ class _Conversion:
         eta = _Eta(self.archive.path.name, len(order), self.progress)
         for key in order:
             index = key & 0xFFFFFFFF
+            where = f"entry {index}"
             try:
                 entry = self.archive.entry(index)
+                where = entry.full_path
                 data = self.archive.content(entry)
                 yield self.article(entry, data, selection)
-            except ZimError as exc:
-                yield ImportFailure(self.archive.path, f"{exc.problems[0].message}")
+            except ZimError as exc:  # a damaged cluster loses its articles, not the whole file
+                yield ImportFailure(self.archive.path, f"{where}: {exc.problems[0].message}")
             eta.step()
         eta.done()
 
@@ -211,7 +214,7 @@ class _Conversion:
             _drop_furniture(root, entry.shown_title, cut)
             media = self._rewrite(root, entry, selection, notes)
             _keep_only_plain_attributes(root)
-            body_html = "".join(_serialize(child) for child in _children_with_text(root))
+            body_html = _serialize_children(root)
             words = len(root.text_content().split())
         lang = self.lang or _page_lang(page_lang)
         if lang is None:
@@ -361,16 +364,30 @@ def _keep_only_plain_attributes(root: lxml.html.HtmlElement) -> None:
                 del element.attrib[name]
 
 
-def _children_with_text(root: lxml.html.HtmlElement) -> Iterator[etree._Element | str]:
-    if root.text and root.text.strip():
-        yield root.text
-    yield from root
+def _serialize_children(root: lxml.html.HtmlElement) -> str:
+    """The inside of `root` as HTML. Our own few lines rather than lxml's serializer, which
+    percent-encodes non-ASCII characters in href/src: a link to C/서울 must stay C/서울."""
+    out: list[str] = []
+    if root.text:
+        out.append(html.escape(root.text, quote=False))
+    for child in root:
+        _serialize(child, out)
+    return "".join(out).strip()
 
 
-def _serialize(node: etree._Element | str) -> str:
-    if isinstance(node, str):
-        return html.escape(node, quote=False)
-    return str(lxml.html.tostring(node, encoding="unicode", method="html"))
+def _serialize(element: etree._Element, out: list[str]) -> None:
+    if isinstance(element.tag, str):  # comments are gone already; anything else non-element is skipped
+        tag = element.tag.lower()
+        attributes = "".join(f' {name}="{html.escape(value, quote=True)}"' for name, value in element.attrib.items())
+        out.append(f"<{tag}{attributes}>")
+        if tag not in VOID_ELEMENTS:
+            if element.text:
+                out.append(html.escape(element.text, quote=False))
+            for child in element:
+                _serialize(child, out)
+            out.append(f"</{tag}>")
+    if element.tail:
+        out.append(html.escape(element.tail, quote=False))
 
 
 def _media_name(path: str, suffix: str, taken: set[str]) -> str:

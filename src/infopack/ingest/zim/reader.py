@@ -186,6 +186,7 @@ class ZimArchive:
         self._clusters: OrderedDict[int, _Cluster] = OrderedDict()
         self._cached_bytes = 0
         self._listing: array[int] | None = None
+        self._broken: dict[int, str] = {}
         self._flags = bytearray(b"\xff") * self.header.cluster_count  # 0xFF: not read yet
 
     # --- housekeeping -------------------------------------------------------------------------------
@@ -503,8 +504,14 @@ class ZimArchive:
         if cached is not None:
             self._clusters.move_to_end(number)
             return cached
-        data = self._inflate(number, flags & 0x0F)
-        cluster = _Cluster(data, self._offsets(number, data, flags & EXTENDED_FLAG != 0))
+        if number in self._broken:  # each of its entries asks again: fail fast, decompress once
+            raise self.fail(self._broken[number])
+        try:
+            data = self._inflate(number, flags & 0x0F)
+            cluster = _Cluster(data, self._offsets(number, data, flags & EXTENDED_FLAG != 0))
+        except ZimError as exc:
+            self._broken[number] = exc.problems[0].message
+            raise
         self._clusters[number] = cluster
         self._cached_bytes += len(data)
         while len(self._clusters) > 1 and (len(self._clusters) > CACHED_CLUSTERS or self._cached_bytes > CACHED_CLUSTER_BYTES):
