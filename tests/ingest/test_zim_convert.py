@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import struct
 from datetime import date
 from pathlib import Path
@@ -38,8 +41,18 @@ SEOUL = """<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"><title>서
 BUSAN = """<html><head><title>Busan</title></head><body><h1>Busan</h1><p>Port city; the capital is
 <a href="./%EC%84%9C%EC%9A%B8">서울</a>.</p></body></html>"""
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"flag" * 10
-JPEG = b"\xff\xd8\xff\xe0" + b"photo" * 10
+
+
+def real_image(kind: str, color: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), color).save(out, kind)
+    return out.getvalue()
+
+
+PNG = real_image("PNG", (200, 30, 30))
+JPEG = real_image("JPEG", (30, 30, 200))
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +220,57 @@ def test_crafted_header_fields_still_match(tmp_path):
     crafted = craft_zim(old_style_items())
     (count,) = struct.unpack_from("<I", crafted.data, 24)
     assert count == len(old_style_items())
+
+
+def write_imported(articles: list[ImportedArticle], root: Path) -> Path:
+    """A minimal stand-in for the import writer (ingest/writer.py, not this module's): one folder per
+    article with its media beside it; import links to written articles become relative links,
+    the others become their text."""
+    slugs = {a.key: f"a{n}" for n, a in enumerate(articles)}
+    (root / "infopack.toml").parent.mkdir(parents=True, exist_ok=True)
+    (root / "infopack.toml").write_text('title = "Cities"\nlang = "ko"\nid = "cities"\n', encoding="utf-8")
+
+    def link(match: re.Match[str]) -> str:
+        key, _, fragment = match.group(1).partition("#")
+        if key in slugs:
+            return f'<a href="../{slugs[key]}/index.html">{match.group(2)}</a>'
+        return match.group(2)
+
+    for article in articles:
+        folder = root / "articles" / slugs[article.key]
+        folder.mkdir(parents=True)
+        body = re.sub(r'<a href="' + IMPORT_LINK_SCHEME + r'([^"]*)">(.*?)</a>', link, article.body, flags=re.S)
+        front = ["---", f"title: {json.dumps(article.title)}", f"date: {article.date}", f"lang: {article.lang}",
+                 f"aliases: {json.dumps(article.aliases)}", "---"]
+        (folder / "index.html").write_text("\n".join(front) + "\n" + body + "\n", encoding="utf-8")
+        for media in article.media:
+            (folder / media.name).write_bytes(media.data)
+    return root
+
+
+def test_imported_zim_builds_and_search_finds_a_redirects_title(wiki, tmp_path):
+    from infopack.build.assemble import build_bundle
+    from infopack.build.search import decode_shard, tokenize_for_index
+    from kit.content import bundle_article_html
+
+    items = list(read_zims([wiki], ImportOptions()))
+    content = write_imported(items, tmp_path / "content")
+    build_bundle(content, tmp_path / "bundle")
+    texts = bundle_article_html(tmp_path / "bundle")
+    assert len(texts) == 3 and any("is the capital" in text for text in texts.values())
+    assert not any("evil()" in text or "Missing_page" in text for text in texts.values())
+    assert len(list((tmp_path / "bundle" / "media").iterdir())) == 2  # the flag and the photo
+
+    page = (tmp_path / "bundle" / "index.html").read_text(encoding="utf-8")
+    root = json.loads(re.search(r'<script id="infopack-root" type="application/json">(.*?)</script>', page, re.S).group(1))
+    postings: dict[str, list] = {}
+    for name in root["files"]:
+        if name.startswith("search/t/"):
+            text = (tmp_path / "bundle" / "data" / f"{name}.js").read_bytes()[2:].decode("utf-16-le")
+            literal = text[len(f'infopackData("{name}","') : -4]
+            units = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), literal)
+            postings.update(decode_shard(units.encode("utf-16-le", errors="surrogatepass")[: root["files"][name][0]]))
+    (keijo,) = tokenize_for_index("Keijō")
+    hanyang_docs = {doc for doc, _ in postings["hanyang"]}
+    assert len(hanyang_docs) == 1 and hanyang_docs == {doc for doc, _ in postings[keijo]}
+    assert {doc for doc, _ in postings["pusan"]} != hanyang_docs
