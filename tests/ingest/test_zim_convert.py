@@ -274,3 +274,12 @@ def test_imported_zim_builds_and_search_finds_a_redirects_title(wiki, tmp_path):
     hanyang_docs = {doc for doc, _ in postings["hanyang"]}
     assert len(hanyang_docs) == 1 and hanyang_docs == {doc for doc, _ in postings[keijo]}
     assert {doc for doc, _ in postings["pusan"]} != hanyang_docs
+
+
+def test_xhtml_pages_and_odd_bytes_still_convert(tmp_path):
+    items = [ZimItem("A", "X", b'<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+                               b"<p>\xed\x95\x9c\xea\xb8\x80 text</p></body></html>", title="X"),
+             ZimItem("A", "Bad", b"<p>broken \xff\xfe bytes &amp; <b>bold", title="Bad")]
+    found = articles_of(read_zims([craft_zim(items).write(tmp_path / "x.zim")], ImportOptions(lang="ko")))
+    assert "<p>한글 text</p>" in found["X"].body
+    assert "<b>bold</b>" in found["Bad"].body and "&amp;" in found["Bad"].body

@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote
 
-import lxml.html
 from lxml import etree
 
 from infopack.content.load import ISO_639_1
@@ -51,6 +50,7 @@ IMAGE_SUFFIX_BY_MIME = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": 
 URL_WITH_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_MEDIA_NAME = 60
+MEDIA_CACHE_BYTES = 32 * 1024 * 1024
 
 clock: Callable[[], float] = time.monotonic  # tests replace it to see the progress lines
 
@@ -101,6 +101,7 @@ class _Selection:
     """Front articles to import (entry numbers, title order), their aliases and redirect targets."""
 
     chosen: array[int] = field(default_factory=lambda: array("I"))
+    clusters: array[int] = field(default_factory=lambda: array("I"))  # the cluster of each chosen article
     aliases: dict[int, list[str]] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)  # redirect path -> target path (chosen targets only)
 
@@ -115,6 +116,8 @@ class _Conversion:
         self.lang = options.lang or _metadata_lang(self.meta)
         self.date = _metadata_date(self.meta)
         self.media_cache: dict[str, Entry | None] = {}
+        self.media_bytes: dict[int, bytes] = {}
+        self.media_bytes_size = 0
 
     # --- what to import ------------------------------------------------------------------------
 
@@ -158,6 +161,7 @@ class _Conversion:
                 continue
             chosen_bits[entry.index] = 1
             selection.chosen.append(entry.index)
+            selection.clusters.append(entry.cluster)
         for source, final in zip(redirect_from, finals):
             if final != 0xFFFFFFFF and chosen_bits[final]:
                 redirect = self.archive.entry(source)
@@ -180,7 +184,7 @@ class _Conversion:
 
     def run(self) -> Iterator[ImportedArticle | ImportFailure]:
         selection = self.select()
-        order = array("Q", sorted(self.archive.entry(i).cluster << 32 | i for i in selection.chosen))
+        order = array("Q", sorted(c << 32 | i for c, i in zip(selection.clusters, selection.chosen)))
         eta = _Eta(self.archive.path.name, len(order), self.progress)
         for key in order:
             index = key & 0xFFFFFFFF
@@ -200,10 +204,10 @@ class _Conversion:
     def article(self, entry: Entry, data: bytes, selection: _Selection) -> ImportedArticle:
         notes: list[str] = []
         cut: list[str] = []
-        text = data.decode("utf-8", "replace")
         try:
-            document = lxml.html.document_fromstring(text) if text.strip() else None
-        except (etree.ParserError, ValueError):
+            # Bytes, not text: an XHTML page's <?xml encoding=...?> line is then no error.
+            document = etree.fromstring(data, _html_parser()) if data.strip() else None
+        except (etree.LxmlError, ValueError):
             document = None
         if document is None:
             body_html, media, words, page_lang = "", [], 0, None
@@ -215,7 +219,7 @@ class _Conversion:
             media = self._rewrite(root, entry, selection, notes)
             _keep_only_plain_attributes(root)
             body_html = _serialize_children(root)
-            words = len(root.text_content().split())
+            words = len(_text(root).split())
         lang = self.lang or _page_lang(page_lang)
         if lang is None:
             lang = "en"
@@ -227,19 +231,26 @@ class _Conversion:
         )
 
     def _target_path(self, entry: Entry, reference: str) -> str | None:
-        """The ZIM path ("C/Busan") a relative reference in `entry`'s page points to, or None."""
-        parts = urlsplit(reference)
-        if not parts.path:
+        """The ZIM path ("C/Busan") a relative reference in `entry`'s page points to, or None.
+
+        Old files address pages as /A/Seoul and /I/flag.png; new files as /Seoul inside C. A
+        reference is percent-decoded after it is cut at ? and #, as a browser would."""
+        path = reference.partition("#")[0].partition("?")[0]
+        if not path:
             return None
-        # Old files address pages as /A/Seoul and /I/flag.png; new files as /Seoul inside C.
-        base = f"/{entry.namespace}/{entry.path}" if not self.archive.new_namespaces else f"/{entry.path}"
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(quote(base)), parts.path))
-        path = unquote(joined).lstrip("/")
+        if "%" in path:
+            path = unquote(path)
+        base = f"{entry.namespace}/{entry.path}" if not self.archive.new_namespaces else entry.path
+        if not path.startswith("/"):
+            folder = base.rpartition("/")[0]
+            path = f"{folder}/{path}" if folder else path
+        if "./" in path or path.endswith((".", "//")) or path.startswith("/"):
+            path = posixpath.normpath("/" + path).lstrip("/")
         if not self.archive.new_namespaces:
             return path if len(path) > 2 and path[1] == "/" else None
         return f"C/{path}"
 
-    def _rewrite(self, root: lxml.html.HtmlElement, entry: Entry, selection: _Selection, notes: list[str]) -> list[ImportedMedia]:
+    def _rewrite(self, root: etree._Element, entry: Entry, selection: _Selection, notes: list[str]) -> list[ImportedMedia]:
         for anchor in root.iter("a"):
             href = (anchor.get("href") or "").strip()
             if not href or href.startswith("#") or URL_WITH_SCHEME.match(href):
@@ -249,7 +260,7 @@ class _Conversion:
                 anchor.attrib.pop("href", None)
                 continue
             target = selection.redirects.get(target, target)
-            fragment = urlsplit(href).fragment
+            fragment = href.partition("#")[2]
             anchor.set("href", IMPORT_LINK_SCHEME + target + (f"#{fragment}" if fragment else ""))
         media: list[ImportedMedia] = []
         names: dict[str, str] = {}
@@ -285,9 +296,23 @@ class _Conversion:
         if image is None or image.kind != "content" or image.mime not in IMAGE_SUFFIX_BY_MIME:
             return None
         name = _media_name(path, IMAGE_SUFFIX_BY_MIME[image.mime], set(names.values()))
-        media.append(ImportedMedia(name, self.archive.content(image)))
+        media.append(ImportedMedia(name, self._media_bytes(image)))
         names[path] = name
         return name
+
+
+    def _media_bytes(self, image: Entry) -> bytes:
+        """An image's bytes; icons and flags recur on many pages, so recent ones are kept (bounded)."""
+        data = self.media_bytes.get(image.index)
+        if data is None:
+            data = self.archive.content(image)
+            if self.media_bytes_size + len(data) > MEDIA_CACHE_BYTES:
+                self.media_bytes.clear()
+                self.media_bytes_size = 0
+            if len(data) <= MEDIA_CACHE_BYTES // 16:
+                self.media_bytes[image.index] = data
+                self.media_bytes_size += len(data)
+        return data
 
 
 def _page_lang(value: str | None) -> str | None:
@@ -295,16 +320,36 @@ def _page_lang(value: str | None) -> str | None:
     return code if code in ISO_639_1 else None
 
 
-def _content_root(document: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """The part of a Kiwix page that is the article: MediaWiki's content block, else <body>."""
-    for selector in ('//*[@id="mw-content-text"]', '//*[@id="content"]', "//main", "//body"):
-        found = document.xpath(selector)
-        if found:
-            return found[0]
-    return document
+def _html_parser() -> etree.HTMLParser:
+    """libxml2's forgiving HTML parser, without comments, processing instructions or network."""
+    return etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True,
+                            default_doctype=False, encoding="utf-8")
 
 
-def _drop_furniture(root: lxml.html.HtmlElement, title: str, cut: list[str]) -> None:
+def _text(element: etree._Element) -> str:
+    return "".join(element.itertext())
+
+
+ARTICLE_BLOCK_IDS = ("mw-content-text", "content")  # MediaWiki's article text, then its page body
+
+
+def _content_root(document: etree._Element) -> etree._Element:
+    """The part of a Kiwix page that is the article: MediaWiki's content block, else <main>, else <body>."""
+    found: dict[str, etree._Element] = {}
+    for element in document.iter():
+        key = element.get("id") if element.get("id") in ARTICLE_BLOCK_IDS else ("main" if element.tag == "main" else None)
+        if key and key not in found:
+            found[key] = element
+            if key == ARTICLE_BLOCK_IDS[0]:
+                break
+    for key in (*ARTICLE_BLOCK_IDS, "main"):
+        if key in found:
+            return found[key]
+    body = document.find("body")
+    return body if body is not None else document
+
+
+def _drop_furniture(root: etree._Element, title: str, cut: list[str]) -> None:
     """Remove what is not article content; `cut` gets one line per kind of thing removed."""
     counts: dict[str, int] = {}
     doomed = []
@@ -334,7 +379,7 @@ def _furniture(element: etree._Element, title: str) -> str | None:
         return str(sorted(classes & DROPPED_CLASSES)[0])
     if element.get("id") in DROPPED_IDS:
         return str(element.get("id"))
-    if element.tag == "h1" and " ".join(element.text_content().split()) == " ".join(title.split()):
+    if element.tag == "h1" and " ".join(_text(element).split()) == " ".join(title.split()):
         return "title heading"  # the build shows the title itself
     if element.tag == "a" and "action=edit" in (element.get("href") or ""):
         return "edit link"
@@ -355,7 +400,7 @@ def _remove_keeping_tail(element: etree._Element) -> None:
     parent.remove(element)
 
 
-def _keep_only_plain_attributes(root: lxml.html.HtmlElement) -> None:
+def _keep_only_plain_attributes(root: etree._Element) -> None:
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -364,7 +409,7 @@ def _keep_only_plain_attributes(root: lxml.html.HtmlElement) -> None:
                 del element.attrib[name]
 
 
-def _serialize_children(root: lxml.html.HtmlElement) -> str:
+def _serialize_children(root: etree._Element) -> str:
     """The inside of `root` as HTML. Our own few lines rather than lxml's serializer, which
     percent-encodes non-ASCII characters in href/src: a link to C/서울 must stay C/서울."""
     out: list[str] = []
