@@ -29,7 +29,9 @@ SEOUL = """<!DOCTYPE html><html lang="ko"><head><meta charset="utf-8"><title>서
 <div id="mw-content-text"><div class="hatnote">Other uses: see Seoul (disambiguation)</div>
 <p><b>서울</b> is the capital<sup class="reference" id="cite_ref-1"><a href="#cite_note-1">[1]</a></sup>. Near
 <a href="Busan" title="Busan">Busan</a>, old <a href="Pusan">Pusan</a>, <a href="Missing_page">nowhere</a>,
-<a href="Busan#History">Busan's history</a>, <a href="https://en.wikipedia.org/wiki/Seoul" class="external">elsewhere</a>.</p>
+<a href="Busan#History">Busan's history</a>, <a href="https://en.wikipedia.org/wiki/Seoul" class="external">elsewhere</a>,
+<a href="javascript:steal()">click</a>, <a href="data:text/html,x">data</a>.</p>
+<video poster="I/Flag.png" controls><source src="I/clip.webm" type="video/webm"><track src="I/subs.vtt"></video>
 <h2>History<span class="mw-editsection"><a href="https://ko.wikipedia.org/w/index.php?title=x&amp;action=edit">편집</a></span></h2>
 <figure><img src="I/Flag.png" alt="flag" srcset="I/Flag2x.png 2x" onerror="steal()" style="width:9px"><figcaption>Flag</figcaption></figure>
 <p>Icon <img src="I/Icon.svg"> and <img src="I/Gone.png"> and again <img src="./I/Flag.png" alt="same flag"> and
@@ -90,9 +92,10 @@ def test_front_articles_become_articles_with_metadata(wiki):
 def test_kiwix_page_furniture_is_dropped_and_content_kept(wiki):
     body = articles_of(read_zims([wiki], ImportOptions()))["서울"].body
     for gone in ("<script", "<style", "<link", "evil()", "Jump to search", "편집", "action=edit", "[1]", "navigation",
-                 "Other uses", "<h1", "onerror", "steal", "srcset", "style=", "class=", "a comment", "^"):
+                 "Other uses", "<h1", "onerror", "steal", "srcset", "style=", "class=", "a comment", "^", "data:",
+                 "<video", "clip.webm", "poster", "subs.vtt"):
         assert gone not in body, gone
-    for kept in ("is the capital", "<h2>History</h2>", "A source.", "<figcaption>Flag</figcaption>", "<b>서울</b>"):
+    for kept in ("is the capital", "<h2>History</h2>", "click</a>", "data</a>", "A source.", "<figcaption>Flag</figcaption>", "<b>서울</b>"):
         assert kept in body, kept
 
 

@@ -37,14 +37,17 @@ from infopack.ingest.zim.reader import Entry, ZimArchive, ZimError
 from infopack.progress import Progress
 
 # Elements that are never article content in a Kiwix page.
-DROPPED_TAGS = ("script", "style", "link", "meta", "noscript", "template", "iframe", "object", "embed", "form",
-                "input", "button", "select", "textarea", "nav", "svg", "math", "base", "title", "head")
+DROPPED_TAGS = frozenset({"script", "style", "link", "meta", "noscript", "template", "iframe", "object", "embed", "form",
+                          "input", "button", "select", "textarea", "nav", "svg", "math", "base", "title", "head",
+                          # a ZIM's audio and video would need their own import; players without them would be empty
+                          "audio", "video", "track", "map", "area"})
 # MediaWiki / mwoffliner furniture, by class: edit links, navigation boxes, reference markers.
 DROPPED_CLASSES = frozenset({"mw-editsection", "mw-jump-link", "navbox", "vertical-navbox", "navbox-styles", "noprint",
                              "catlinks", "mw-cite-backlink", "reference", "mw-empty-elt", "sistersitebox", "metadata",
                              "printfooter", "mw-indicators", "toc", "hatnote"})
 DROPPED_IDS = frozenset({"toc", "catlinks", "mw-navigation", "footer-places", "siteSub", "contentSub", "jump-to-nav"})
-KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "title", "colspan", "rowspan", "id", "lang", "dir", "scope", "headers"})
+KEPT_ATTRIBUTES = frozenset({"href", "alt", "title", "colspan", "rowspan", "id", "lang", "dir", "scope", "headers"})
+WEB_SCHEMES = ("http:", "https:", "mailto:")  # links that stay links (the build decides how to show them)
 VOID_ELEMENTS = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 IMAGE_SUFFIX_BY_MIME = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 URL_WITH_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
@@ -148,7 +151,7 @@ class _Conversion:
             if entry.is_redirect and entry.namespace == self.namespace:
                 redirect_from.append(entry.index)
                 redirect_to.append(entry.target)
-        finals = array("I", [self._final(t) for t in redirect_to])
+        finals = array("I", (self._final(t) for t in redirect_to))
         if wanted is not None:  # a wanted title may be the old name of an article (a redirect)
             for source, final in zip(redirect_from, finals):
                 if final != 0xFFFFFFFF and self.archive.entry(source).shown_title in wanted:
@@ -253,7 +256,11 @@ class _Conversion:
     def _rewrite(self, root: etree._Element, entry: Entry, selection: _Selection, notes: list[str]) -> list[ImportedMedia]:
         for anchor in root.iter("a"):
             href = (anchor.get("href") or "").strip()
-            if not href or href.startswith("#") or URL_WITH_SCHEME.match(href):
+            if not href or href.startswith("#"):
+                continue
+            if URL_WITH_SCHEME.match(href):
+                if not href.lower().startswith(WEB_SCHEMES):  # javascript:, data:, file:, ...: text only
+                    anchor.attrib.pop("href", None)
                 continue
             target = self._target_path(entry, href)
             if target is None:
@@ -405,7 +412,7 @@ def _keep_only_plain_attributes(root: etree._Element) -> None:
         if not isinstance(element.tag, str):
             continue
         for name in list(element.attrib):
-            if name not in KEPT_ATTRIBUTES:
+            if name not in KEPT_ATTRIBUTES and not (name == "src" and element.tag == "img"):
                 del element.attrib[name]
 
 
