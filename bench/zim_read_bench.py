@@ -110,7 +110,7 @@ def measure(kind: str, path: Path) -> dict:
 
         with ZimArchive(path) as zim:
             front = (zim.entry(i) for i in zim.titles_in_order())
-            for entry, data in zim.read_in_cluster_order(e for e in front if e.kind == "content" and e.mime == "text/html"):
+            for _entry, data in zim.read_in_cluster_order(e for e in front if e.kind == "content" and e.mime == "text/html"):
                 content_bytes += len(data)
                 articles += 1
     else:

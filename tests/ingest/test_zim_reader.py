@@ -127,6 +127,17 @@ def test_each_cluster_kind_reads_back(tmp_path, compression, extended):
         assert zim.content(zim.entry_by_path("A/Empty")) == b""
 
 
+def test_obsolete_link_target_and_deleted_entries_are_listed_without_content(tmp_path):
+    items = [ZimItem("A", "Kept", b"<p>k</p>", title="Kept"), ZimItem("A", "Gone", title="Gone", obsolete=0xFFFD),
+             ZimItem("A", "Target", title="Target", obsolete=0xFFFE)]
+    path = craft_zim(items).write(tmp_path / "obsolete.zim")
+    with ZimArchive(path) as zim:
+        kinds = {e.path: e.kind for e in zim.entries()}
+        assert kinds == {"Kept": "content", "Gone": "deleted", "Target": "linktarget"}
+        assert zim.content(zim.entry_by_path("A/Kept")) == b"<p>k</p>"
+    assert "has no content" in refused(path, lambda zim: zim.content(zim.entry_by_path("A/Gone")))
+
+
 def test_new_namespaces_without_any_title_list_still_read_by_path(tmp_path):
     items = [ZimItem("C", "Only", b"<p>x</p>"), ZimItem("M", "Title", b"T", mime="text/plain")]
     crafted = craft_zim(items, CraftOptions(major=6, minor=1, title_list=False))

@@ -29,6 +29,7 @@ class ZimItem:
     title: str = ""
     redirect_to: str | None = None  # "N/path" of the target: makes this a redirect
     cluster: int = 0  # which cluster the content goes into
+    obsolete: int | None = None  # 0xFFFE (link target) or 0xFFFD (deleted): old kinds with no data
 
 
 @dataclass
@@ -76,22 +77,24 @@ def craft_zim(items: list[ZimItem], options: CraftOptions | None = None) -> Craf
     options = options or CraftOptions()
     items = sorted(items, key=lambda i: (i.namespace + i.path).encode("utf-8"))
     index_of = {f"{i.namespace}/{i.path}": n for n, i in enumerate(items)}
-    mimes = sorted({i.mime for i in items if i.redirect_to is None})
+    mimes = sorted({i.mime for i in items if i.redirect_to is None and i.obsolete is None})
     mime_list = b"".join(m.encode() + b"\0" for m in mimes) + b"\0"
 
     # Clusters: blobs in item order within each cluster number.
-    cluster_numbers = sorted({i.cluster for i in items if i.redirect_to is None}) or [0]
+    cluster_numbers = sorted({i.cluster for i in items if i.redirect_to is None and i.obsolete is None}) or [0]
     blobs: dict[int, list[bytes]] = {n: [] for n in cluster_numbers}
     place: dict[int, tuple[int, int]] = {}
     for n, item in enumerate(items):
-        if item.redirect_to is None:
+        if item.redirect_to is None and item.obsolete is None:
             place[n] = (cluster_numbers.index(item.cluster), len(blobs[item.cluster]))
             blobs[item.cluster].append(item.content)
 
     dirents = []
     for n, item in enumerate(items):
         path_title = item.path.encode() + b"\0" + item.title.encode() + b"\0"
-        if item.redirect_to is not None:
+        if item.obsolete is not None:
+            dirents.append(struct.pack("<HBcI", item.obsolete, 0, item.namespace.encode(), 0) + path_title)
+        elif item.redirect_to is not None:
             dirents.append(struct.pack("<HBcII", 0xFFFF, 0, item.namespace.encode(), 0, index_of[item.redirect_to]) + path_title)
         else:
             cluster, blob = place[n]
