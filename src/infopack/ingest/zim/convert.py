@@ -186,6 +186,8 @@ class _Conversion:
     # --- the pass -------------------------------------------------------------------------------
 
     def run(self) -> Iterator[ImportedArticle | ImportFailure]:
+        if self.progress is not None:
+            self.progress(f"{self.archive.path.name}: choosing among {self.archive.entry_count:,} entries")
         selection = self.select()
         order = array("Q", sorted(c << 32 | i for c, i in zip(selection.clusters, selection.chosen)))
         eta = _Eta(self.archive.path.name, len(order), self.progress)
