@@ -235,9 +235,9 @@ class ZimArchive:
                 raise self.fail(f"{state}: the header says {header.checksum_pos + 16} bytes, the file has {self.size}")
             self._data_end = header.checksum_pos
         limit = self._data_end
-        # Every entry needs at least a pointer (8 bytes) and a 12-byte directory entry, so a count
+        # Every entry needs at least a pointer (8 bytes) and a 10-byte directory entry, so a count
         # the file cannot hold is damage, found before anything is allocated for it.
-        if header.entry_count * 20 > limit or header.cluster_count * 9 > limit:
+        if header.entry_count * 18 > limit or header.cluster_count * 9 > limit:
             raise self.fail(f"damaged: {header.entry_count} entries and {header.cluster_count} clusters cannot fit in {self.size} bytes")
         spans = [("path pointer list", header.path_ptr_pos, header.entry_count * 8),
                  ("cluster pointer list", header.cluster_ptr_pos, header.cluster_count * 8),
