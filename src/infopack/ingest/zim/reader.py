@@ -61,7 +61,8 @@ MAX_CLUSTER_BYTES = 256 * 1024 * 1024
 # small files), but always to MIN_CLUSTER_ALLOWANCE.
 MAX_EXPANSION = 100
 MIN_CLUSTER_ALLOWANCE = 16 * 1024 * 1024
-MAX_STRING_BYTES = 64 * 1024  # a path, title or MIME type longer than this is damage
+MAX_STRING_BYTES = 64 * 1024
+DIRENT_READ = 512  # bytes read at once for a directory entry: most paths and titles fit  # a path, title or MIME type longer than this is damage
 MAX_MIME_TYPES = 4096
 MAX_REDIRECT_HOPS = 64
 CACHED_CLUSTERS = 8
@@ -313,17 +314,20 @@ class ZimArchive:
     def _entry_at(self, index: int, pointer: int) -> Entry:
         if not HEADER.size <= pointer < self._data_end:
             raise self.fail(f"damaged: entry {index} points to byte {pointer}, outside the file")
-        if pointer + DIRENT_FIXED.size > self._data_end:
+        # One read usually holds the whole entry (fixed part, path and title); longer ones read on.
+        chunk = self._read(pointer, min(DIRENT_READ, self._data_end - pointer))
+        if len(chunk) < DIRENT_FIXED.size + 2:  # the smallest entry: fixed part and two empty strings
             raise self.fail(f"damaged: entry {index} is cut off by the end of the file")
-        head = self._read(pointer, DIRENT_FIXED.size)
-        mime, parameter_length, namespace_byte, _revision = DIRENT_FIXED.unpack_from(head)
+        mime, parameter_length, namespace_byte, _revision = DIRENT_FIXED.unpack_from(chunk)
         namespace = namespace_byte.decode("latin-1")
-        position = pointer + DIRENT_FIXED.size
+        offset = DIRENT_FIXED.size
         cluster = blob = target = 0
         if mime == REDIRECT_MIME:
             kind = "redirect"
-            (target,) = struct.unpack("<I", self._read(position, 4))
-            position += 4
+            if len(chunk) < offset + 4:
+                raise self.fail(f"damaged: entry {index} is cut off by the end of the file")
+            (target,) = struct.unpack_from("<I", chunk, offset)
+            offset += 4
             if target >= self.header.entry_count:
                 raise self.fail(f"damaged: entry {index} redirects to entry {target}, which does not exist")
         elif mime in (LINKTARGET_MIME, DELETED_MIME):
@@ -332,19 +336,28 @@ class ZimArchive:
             kind = "content"
             if mime >= len(self.mime_types):
                 raise self.fail(f"damaged: entry {index} has MIME type number {mime}, but the list has {len(self.mime_types)}")
-            cluster, blob = struct.unpack("<II", self._read(position, 8))
-            position += 8
+            if len(chunk) < offset + 8:
+                raise self.fail(f"damaged: entry {index} is cut off by the end of the file")
+            cluster, blob = struct.unpack_from("<II", chunk, offset)
+            offset += 8
             if cluster >= self.header.cluster_count:
                 raise self.fail(f"damaged: entry {index} is in cluster {cluster}, but the file has {self.header.cluster_count} clusters")
-        path, position = self._string(position, index)
-        title, position = self._string(position, index)
+        path_end = chunk.find(b"\0", offset)
+        title_end = chunk.find(b"\0", path_end + 1) if path_end >= 0 else -1
+        if title_end >= 0:
+            path = chunk[offset:path_end].decode("utf-8", "replace")
+            title = chunk[path_end + 1 : title_end].decode("utf-8", "replace")
+            position = pointer + title_end + 1
+        else:
+            path, position = self._string(pointer + offset, index)
+            title, position = self._string(position, index)
         if parameter_length and position + parameter_length > self._data_end:
             raise self.fail(f"damaged: entry {index} is cut off by the end of the file")
         return Entry(index, namespace, path, title, kind, self.mime_types[mime] if kind == "content" else "", cluster, blob, target)
 
     def _string(self, position: int, index: int) -> tuple[str, int]:
         """A NUL-terminated UTF-8 string at `position` and the position after its NUL."""
-        size = 256
+        size = 1024
         while True:
             available = min(size, self._data_end - position)
             chunk = self._read(position, available)
