@@ -154,3 +154,23 @@ def test_varints():
 def test_empty_corpus():
     index = build_search_index([])
     assert index.meta["shards"] == [] and index.meta["docs"] == 0
+
+
+def test_an_alias_is_indexed_like_the_title():
+    # A ZIM redirect's title becomes an alias: its words must carry the title impact, its Hangul
+    # runs their initial-consonant tokens, and nothing else about the document may change.
+    plain = SearchDoc(0, "ko", "서울특별시", "", "대한민국의 수도이다. " * 5)
+    aliased = SearchDoc(0, "ko", "서울특별시", "", "대한민국의 수도이다. " * 5, aliases=("한양", "Hanyang"))
+    without = all_postings(build_search_index([plain]))
+    with_alias = all_postings(build_search_index([aliased]))
+    title_impact = with_alias["서울"][0][1]
+    assert with_alias["한양"] == [(0, title_impact)]
+    assert with_alias["hanyang"] == [(0, title_impact)]
+    assert with_alias["ㅎㅇ"] == [(0, title_impact)]
+    assert {t: p for t, p in with_alias.items() if t not in ("한양", "hanyang", "ㅎㅇ")} == without
+
+
+def test_no_aliases_leave_the_index_bytes_unchanged():
+    docs = labelled_docs()
+    same = [SearchDoc(d.id, d.lang, d.title, d.summary, d.body, aliases=()) for d in docs]
+    assert build_search_index(docs).payloads == build_search_index(same).payloads

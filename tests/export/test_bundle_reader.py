@@ -11,7 +11,7 @@ from infopack.errors import InfopackError
 from infopack.format.manifest import parse_manifest
 from infopack.format.read import BundleReader, decode_data_file
 from kit.content import bundle_article_html, copy_with_flipped_bit
-from kit.zim import EXTRA_ARTICLES, signed_bundle
+from kit.zim_export import EXTRA_ARTICLES, signed_bundle
 
 
 @pytest.fixture(scope="module")

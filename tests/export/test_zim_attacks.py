@@ -18,7 +18,7 @@ from infopack.export.pages import rewrite_article_html
 from infopack.export.zim import export_zim
 from infopack.trust.keys import generate_secret_key
 from kit.content import copy_with_flipped_bit, run_infopack
-from kit.zim import signed_bundle
+from kit.zim_export import signed_bundle
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from infopack.export.zim import export_zim
 from infopack.format.read import BundleReader
 from kit.content import bundle_article_html, run_infopack
-from kit.zim import EXTRA_ARTICLES, dirents, fetch, kiwix_serve, signed_bundle, uncompressed_blob, zimcheck
+from kit.zim_export import EXTRA_ARTICLES, dirents, fetch, kiwix_serve, signed_bundle, uncompressed_blob, zimcheck
 
 libzim_reader = pytest.importorskip("libzim.reader")
 

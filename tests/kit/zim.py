@@ -1,162 +1,199 @@
-"""Helpers for the ZIM export tests: a built and signed bundle, Debian's zimcheck and kiwix-serve."""
+"""ZIM files for tests: hand-made bytes for what libzim no longer writes, and libzim-made files.
+
+`craft_zim` lays out a ZIM by hand (old namespaces A/I/-/M with the old title pointer list, xz
+clusters, extended clusters with 64-bit offsets, deliberate damage); `libzim_zim` uses python-libzim,
+the reference writer (GPL: a test tool only, never imported by infopack). Layout of crafted files:
+header | MIME list | path pointers | title pointers | directory entries | cluster pointers |
+clusters | MD5.
+"""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import hashlib
+import lzma
+import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from infopack.build.assemble import build_bundle
-from infopack.trust.keys import PublicKey, SecretKey, generate_secret_key
-from infopack.trust.sign import sign_bundle
-from kit.content import article, copy_example_content
+import zstandard
 
-ZIMCHECK = shutil.which("zimcheck")
-KIWIX_SERVE = shutil.which("kiwix-serve")
-
-# Beside the example library: a Korean slug, text with characters HTML must escape, links both ways.
-EXTRA_ARTICLES = {
-    "한국어-문서.md": article(
-        title="한국어 문서 <견본> & 시험", date="2025-06-01", lang="ko",
-        body="물의 순환은 [여기](water-cycle.md)에 있습니다. 1 < 2 & 3 > 2.\n\n"
-             "[환영](welcome.md) 페이지도 보십시오.",
-    ),
-    "tiny-en.md": article(title="Zebra crossings", date="2024-02-03", lang="en",
-                          body="Look [both ways](한국어-문서.md) before crossing."),
-}
+MAGIC = 72173914
 
 
 @dataclass
-class SignedBundle:
-    path: Path
-    key: SecretKey
-    public: PublicKey
-    public_file: Path
-
-
-def make_content(root: Path) -> Path:
-    content = copy_example_content(root)
-    for name, text in EXTRA_ARTICLES.items():
-        (content / "articles" / name).write_text(text, encoding="utf-8")
-    return content
-
-
-def signed_bundle(root: Path, key: SecretKey | None = None) -> SignedBundle:
-    """The example library plus EXTRA_ARTICLES, built and signed, with its public key file."""
-    key = key or generate_secret_key()
-    content = make_content(root / "content")
-    bundle = root / "bundle"
-    build_bundle(content, bundle, sign=lambda folder: sign_bundle(folder, key))
-    public_file = root / "publisher.pub"
-    public_file.write_bytes(key.public_key().to_file_bytes())
-    return SignedBundle(bundle, key, key.public_key(), public_file)
-
-
-def zimcheck(path: Path) -> subprocess.CompletedProcess[str]:
-    """Debian's zimcheck with every check (-A). A split set is checked through OUT.zim."""
-    assert ZIMCHECK, "zimcheck (Debian package zim-tools) is not installed"
-    return subprocess.run([ZIMCHECK, "-A", str(path)], capture_output=True, text=True, timeout=120, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def kiwix_serve(zim: Path) -> Iterator[str]:
-    """kiwix-serve on 127.0.0.1 at a free port; yields the base URL; the server is stopped after."""
-    assert KIWIX_SERVE, "kiwix-serve (Debian package kiwix-tools) is not installed"
-    port = free_port()
-    server = subprocess.Popen(
-        [KIWIX_SERVE, "--address=127.0.0.1", f"--port={port}", str(zim)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    output = server.stdout.read().decode(errors="replace") if server.stdout else ""
-                    raise AssertionError(f"kiwix-serve did not start: {output[-500:]}") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stdout:
-            server.stdout.close()
-
-
-def fetch(url: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET, errors included."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers.get("Content-Type", ""), response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers.get("Content-Type", ""), err.read()
-
-
-@dataclass(frozen=True)
-class Dirent:
-    index: int
+class ZimItem:
     namespace: str
     path: str
-    title: str
-    mime: int
-    cluster: int  # or the target index of a redirect
-    blob: int
+    content: bytes = b""
+    mime: str = "text/html"
+    title: str = ""
+    redirect_to: str | None = None  # "N/path" of the target: makes this a redirect
+    cluster: int = 0  # which cluster the content goes into
+    obsolete: int | None = None  # 0xFFFE (link target) or 0xFFFD (deleted): old kinds with no data
 
 
-def dirents(zim: Path) -> list[Dirent]:
-    """Every directory entry of a ZIM file, read as the openZIM format states (independent of
-    the writer): the path pointer list gives each entry's offset."""
-    import struct
+@dataclass
+class Crafted:
+    """The bytes of a crafted ZIM and where its parts are, so tests can damage them precisely."""
 
-    data = zim.read_bytes()
-    count, path_ptr = struct.unpack_from("<I", data, 24)[0], struct.unpack_from("<Q", data, 32)[0]
-    found = []
-    for index in range(count):
-        offset = struct.unpack_from("<Q", data, path_ptr + 8 * index)[0]
-        mime, _, namespace = struct.unpack_from("<HBc", data, offset)
-        if mime == 0xFFFF:
-            (target,), names_at, blob = struct.unpack_from("<I", data, offset + 8), offset + 12, 0
-            cluster = target
+    data: bytes
+    index_of: dict[str, int]
+    cluster_ptr_pos: int
+    cluster_positions: list[int]
+    dirent_positions: list[int]
+    path_ptr_pos: int
+    title_ptr_pos: int
+
+    def write(self, path: Path) -> Path:
+        path.write_bytes(self.data)
+        return path
+
+
+@dataclass
+class CraftOptions:
+    major: int = 5
+    minor: int = 0
+    compression: dict[int, str] = field(default_factory=dict)  # cluster -> "none" | "xz" | "zstd"; default zstd
+    extended: frozenset[int] = frozenset()  # clusters with 64-bit offsets
+    title_list: bool = True
+    main_path: str | None = None
+
+
+def _cluster_bytes(blobs: list[bytes], compression: str, extended: bool) -> bytes:
+    width = 8 if extended else 4
+    offsets = [width * (len(blobs) + 1)]
+    for blob in blobs:
+        offsets.append(offsets[-1] + len(blob))
+    body = struct.pack(f"<{len(offsets)}{'Q' if extended else 'I'}", *offsets) + b"".join(blobs)
+    flag = 0x10 if extended else 0
+    if compression == "none":
+        return bytes([flag | 1]) + body
+    if compression == "xz":
+        return bytes([flag | 4]) + lzma.compress(body, format=lzma.FORMAT_XZ)
+    return bytes([flag | 5]) + zstandard.ZstdCompressor(level=3).compress(body)
+
+
+def craft_zim(items: list[ZimItem], options: CraftOptions | None = None) -> Crafted:
+    options = options or CraftOptions()
+    items = sorted(items, key=lambda i: (i.namespace + i.path).encode("utf-8"))
+    index_of = {f"{i.namespace}/{i.path}": n for n, i in enumerate(items)}
+    mimes = sorted({i.mime for i in items if i.redirect_to is None and i.obsolete is None})
+    mime_list = b"".join(m.encode() + b"\0" for m in mimes) + b"\0"
+
+    # Clusters: blobs in item order within each cluster number.
+    cluster_numbers = sorted({i.cluster for i in items if i.redirect_to is None and i.obsolete is None}) or [0]
+    blobs: dict[int, list[bytes]] = {n: [] for n in cluster_numbers}
+    place: dict[int, tuple[int, int]] = {}
+    for n, item in enumerate(items):
+        if item.redirect_to is None and item.obsolete is None:
+            place[n] = (cluster_numbers.index(item.cluster), len(blobs[item.cluster]))
+            blobs[item.cluster].append(item.content)
+
+    dirents = []
+    for n, item in enumerate(items):
+        path_title = item.path.encode() + b"\0" + item.title.encode() + b"\0"
+        if item.obsolete is not None:
+            dirents.append(struct.pack("<HBcI", item.obsolete, 0, item.namespace.encode(), 0) + path_title)
+        elif item.redirect_to is not None:
+            dirents.append(struct.pack("<HBcII", 0xFFFF, 0, item.namespace.encode(), 0, index_of[item.redirect_to]) + path_title)
         else:
-            cluster, blob = struct.unpack_from("<II", data, offset + 8)
-            names_at = offset + 16
-        end_path = data.index(b"\0", names_at)
-        end_title = data.index(b"\0", end_path + 1)
-        path = data[names_at:end_path].decode()
-        title = data[end_path + 1 : end_title].decode() or path
-        found.append(Dirent(index, namespace.decode(), path, title, mime, cluster, blob))
-    return found
+            cluster, blob = place[n]
+            dirents.append(struct.pack("<HBcIII", mimes.index(item.mime), 0, item.namespace.encode(), 0, cluster, blob) + path_title)
+
+    titles = sorted(range(len(items)), key=lambda n: (items[n].namespace + (items[n].title or items[n].path)).encode("utf-8"))
+
+    path_ptr_pos = 80 + len(mime_list)
+    title_ptr_pos = path_ptr_pos + 8 * len(items)
+    dirent_pos = title_ptr_pos + (4 * len(items) if options.title_list else 0)
+    dirent_positions = []
+    position = dirent_pos
+    for dirent in dirents:
+        dirent_positions.append(position)
+        position += len(dirent)
+    cluster_ptr_pos = position
+    clusters = [_cluster_bytes(blobs[c], options.compression.get(c, "zstd"), c in options.extended) for c in cluster_numbers]
+    position = cluster_ptr_pos + 8 * len(clusters)
+    cluster_positions = []
+    for cluster in clusters:
+        cluster_positions.append(position)
+        position += len(cluster)
+    checksum_pos = position
+
+    main = index_of[options.main_path] if options.main_path else 0xFFFFFFFF
+    header = struct.pack("<IHH16sIIQQQQIIQ", MAGIC, options.major, options.minor, b"u" * 16, len(items), len(clusters),
+                         path_ptr_pos, title_ptr_pos if options.title_list else 0xFFFFFFFFFFFFFFFF, cluster_ptr_pos, 80,
+                         main, 0xFFFFFFFF, checksum_pos)
+    body = (header + mime_list + struct.pack(f"<{len(items)}Q", *dirent_positions)
+            + (struct.pack(f"<{len(items)}I", *titles) if options.title_list else b"")
+            + b"".join(dirents) + struct.pack(f"<{len(clusters)}Q", *cluster_positions) + b"".join(clusters))
+    assert len(body) == checksum_pos
+    return Crafted(body + hashlib.md5(body).digest(), index_of, cluster_ptr_pos, cluster_positions, dirent_positions,
+                   path_ptr_pos, title_ptr_pos)
 
 
-def uncompressed_blob(zim: Path, cluster: int, blob: int) -> bytes:
-    """A blob of an uncompressed cluster (info byte 1, 32-bit offsets)."""
-    import struct
+def old_style_items() -> list[ZimItem]:
+    """A small old-namespace archive: articles in A, an image in I, a stylesheet in -, metadata in M."""
+    return [
+        ZimItem("A", "Seoul", b"<html><body><h1>Seoul</h1><p>Capital. See <a href=\"Busan\">Busan</a>."
+                b"<img src=\"../I/flag.png\"></p></body></html>", title="Seoul"),
+        ZimItem("A", "Busan", b"<html><body><p>Port city, not far from <a href=\"../A/Seoul\">Seoul</a>.</p></body></html>", title="Busan"),
+        ZimItem("A", "Hanyang", redirect_to="A/Seoul", title="Hanyang"),
+        ZimItem("I", "flag.png", b"\x89PNG\r\n\x1a\nfake", mime="image/png", cluster=1),
+        ZimItem("-", "style.css", b"body{}", mime="text/css", cluster=1),
+        ZimItem("M", "Title", b"Old cities", mime="text/plain"),
+        ZimItem("M", "Language", b"kor", mime="text/plain"),
+        ZimItem("M", "Date", b"2019-05-06", mime="text/plain"),
+    ]
 
-    data = zim.read_bytes()
-    cluster_count, cluster_ptr = struct.unpack_from("<I", data, 28)[0], struct.unpack_from("<Q", data, 48)[0]
-    assert cluster < cluster_count
-    start = struct.unpack_from("<Q", data, cluster_ptr + 8 * cluster)[0]
-    assert data[start] == 1, "not an uncompressed cluster with 32-bit offsets"
-    first, last = struct.unpack_from("<II", data, start + 1 + 4 * blob)
-    return data[start + 1 + first : start + 1 + last]
+
+# --- python-libzim (reference writer) -------------------------------------------------------------
+
+
+@dataclass
+class LibzimArticle:
+    path: str
+    title: str
+    content: bytes | str
+    mime: str = "text/html"
+    front: bool = True
+
+
+def libzim_zim(target: Path, articles: list[LibzimArticle], redirects: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+               metadata: dict[str, str] | None = None, main_path: str | None = None, compression: str = "zstd",
+               cluster_size: int | None = None) -> Path:
+    """Write a ZIM with python-libzim. `redirects`: (path, title, target path)."""
+    from libzim.writer import Compression, Creator, Hint, Item, StringProvider  # GPL: tests only
+
+    class _Item(Item):
+        def __init__(self, article: LibzimArticle):
+            super().__init__()
+            self.article = article
+
+        def get_path(self) -> str:
+            return self.article.path
+
+        def get_title(self) -> str:
+            return self.article.title
+
+        def get_mimetype(self) -> str:
+            return self.article.mime
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.article.content)
+
+        def get_hints(self) -> dict:
+            return {Hint.FRONT_ARTICLE: self.article.front}
+
+    creator = Creator(str(target)).config_indexing(False, "eng").config_compression(getattr(Compression, compression))
+    if cluster_size:
+        creator.config_clustersize(cluster_size)
+    with creator as c:
+        if main_path:
+            c.set_mainpath(main_path)
+        for name, value in (metadata or {"Title": "Test", "Language": "eng"}).items():
+            c.add_metadata(name, value)
+        for article in articles:
+            c.add_item(_Item(article))
+        for path, title, to in redirects:
+            c.add_redirection(path, title, to, {Hint.FRONT_ARTICLE: True})
+    return target

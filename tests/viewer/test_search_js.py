@@ -107,6 +107,30 @@ def test_labelled_queries_in_node(tmp_path):
     assert check_labelled(out["searches"], LABELLED["queries"]) == []
 
 
+def test_a_search_for_a_redirect_title_lands_on_its_target(tmp_path):
+    # Imported ZIM redirects are aliases: typing the old name must find the article it points to
+    # first when other articles only mention it, and score it exactly as if the alias were its title.
+    def docs(title: str, aliases: tuple[str, ...]) -> list[SearchDoc]:
+        return [
+            SearchDoc(0, "en", title, "", "The main royal palace of the Joseon dynasty. " * 4, aliases=aliases),
+            SearchDoc(1, "en", "Seoul", "", "Gyeongbok Palace is one of five palaces. " + "The city grew. " * 20),
+            SearchDoc(2, "ko", "조선", "", "경복궁은 조선의 법궁이다. " + "조선은 오백 년 동안 이어졌다. " * 10),
+        ]
+
+    queries = ("Gyeongbok Palace", "경복궁", "ㄱㅂㄱ")
+    searches = [{"q": q, "lang": None, "limit": 10} for q in queries]
+    aliased = build_search_index(docs("Gyeongbokgung", ("Gyeongbok Palace", "경복궁")))
+    write_payloads(aliased, tmp_path / "aliased")
+    out = run_node(tmp_path, {"index": {"dir": str(tmp_path / "aliased"), "meta": aliased.meta}, "searches": searches})
+    for query, outcome in zip(queries, out["searches"]):
+        assert outcome["results"][0]["id"] == 0, (query, outcome)
+        as_title = build_search_index(docs(query if query != "ㄱㅂㄱ" else "경복궁", ()))
+        write_payloads(as_title, tmp_path / query)
+        same = run_node(tmp_path, {"index": {"dir": str(tmp_path / query), "meta": as_title.meta},
+                                   "searches": [{"q": query, "lang": None, "limit": 10}]})
+        assert same["searches"][0]["results"][0] == outcome["results"][0], query
+
+
 def test_a_query_loads_only_the_shards_it_needs(tmp_path):
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
     docs = [

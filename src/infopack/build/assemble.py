@@ -379,7 +379,7 @@ def _assemble(
     with ThreadPoolExecutor(max_workers=1) as background:
         packing = background.submit(pack_articles, html_docs)
         search = build_search_index(
-            [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
+            [SearchDoc(i, a.lang, a.title, a.summary, r.text, a.aliases) for i, (a, r) in enumerate(zip(articles, rendered))]
         )
         packed = packing.result()
     say(f"compressed text: {sum(len(p) for p in packed.packs):,} bytes in {len(packed.packs)} packs")

@@ -219,6 +219,9 @@ class SearchDoc:
     title: str
     summary: str
     body: str
+    # Other titles the article is found by (ZIM redirects, front matter `aliases`): indexed exactly
+    # as title words are, so a search for an alias ranks the article as a search for its title does.
+    aliases: Sequence[str] = ()
 
 
 @dataclass
@@ -255,8 +258,10 @@ def _collect_postings(docs: Sequence[SearchDoc]) -> dict[str, tuple[array, bytea
         counts = Counter(tokenize_for_index(doc.body))
         for token in tokenize_for_index(doc.summary):
             counts[token] += SUMMARY_TF_WEIGHT
-        in_title = set(tokenize_for_index(doc.title))
-        in_title.update(choseong_tokens(doc.title))
+        in_title: set[str] = set()
+        for title in (doc.title, *doc.aliases):
+            in_title.update(tokenize_for_index(title))
+            in_title.update(choseong_tokens(title))
         for token in in_title:
             counts.setdefault(token, 0)
         # Documents of similar length share one table; the bucket is 1/8 of the average length.

@@ -309,7 +309,7 @@ def _article_lines(content: Content) -> list[ArticlePlan]:
 
 def _search_index_bytes(articles: list[Article], rendered: list) -> int:
     """Payload bytes of the search index the build would make for all these articles."""
-    docs = [SearchDoc(i, a.lang, a.title, a.summary, r.text) for i, (a, r) in enumerate(zip(articles, rendered))]
+    docs = [SearchDoc(i, a.lang, a.title, a.summary, r.text, a.aliases) for i, (a, r) in enumerate(zip(articles, rendered))]
     return sum(len(payload) for payload in build_search_index(docs).payloads.values())
 
 
