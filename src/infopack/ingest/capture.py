@@ -99,6 +99,11 @@ def _made_of_words(letters: str) -> set[str] | None:
     return best[len(letters)]
 
 
+def is_chrome_line(text: str) -> bool:
+    """True when `text` is nothing but call-to-action, menu or social words ("Home", "Donate Now")."""
+    return _made_of_words(_letters(text)) is not None
+
+
 def _hangul_share(text: str) -> float:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
