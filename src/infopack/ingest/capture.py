@@ -9,8 +9,9 @@ the article's end teasers of other articles and the footer. General extractors d
 - lines made only of call-to-action, menu or social words are cut wherever they stand;
 - before the article heading, everything goes (menus, logo strip, search box);
 - the article ends at the first call to action that closes it ("Read more", "Donate Now", "더 보기"),
-  at the first chrome line after the text has started, or where another article's heading and date
-  begin; what follows is cut, together with a teaser that sat just before that call to action.
+  where another article's heading and date begin, or where a list of teasers (a heading, then an
+  excerpt cut short with "…") starts; what follows is cut, together with a teaser that sat just
+  before a closing call to action.
 
 Every cut line is reported (`lines_cut`) so staff can see it; nothing is ever written back to the
 source file.
@@ -59,7 +60,7 @@ emailaddress youremail enteryouremail signmeup join joinus
 공유 공유하기 구독 구독하기 구독신청 로그인 로그아웃 회원가입 검색 메뉴 전체메뉴 홈 처음으로 맨위로 위로
 광고 인쇄 스크랩 댓글 좋아요 싫어요 카카오톡 페이스북 트위터 인스타그램 유튜브 네이버 밴드 링크복사 복사
 글자크기 글씨크기 확대 축소 닫기 열기 바로가기 본문바로가기 기사공유 구독이완료되었습니다
-오류가발생했습니다다시시도해주세요 이메일 이메일주소
+오류가발생했습니다다시시도해주세요 이메일 이메일주소 이기사를공유합니다 기사공유하기 이기사를추천합니다
 """
 END_WORDS = frozenset(_END_WORDS.split())
 SOFT_WORDS = frozenset(_SOFT_WORDS.split())
@@ -77,6 +78,9 @@ DATE_PATTERN = re.compile(
 BYLINE_PATTERN = re.compile(r"^(?:by|reporting by|written by|words by|글|기자|글·사진|사진)\s|기자\s*[|/]|^by\s*$", re.IGNORECASE)
 FOOTER_PATTERN = re.compile(r"©|ⓒ|\(c\)\s*\d{4}|copyright|all rights reserved|무단\s*전재|재배포\s*금지", re.IGNORECASE)
 CREDIT_PATTERN = re.compile(r"^(?:top\s+)?(?:photo|image|picture)\s+credit\b|^사진\s*[:=]", re.IGNORECASE)
+# "More from Harbor Voice", "Read next: ...", "관련 기사 더보기": a short line opening the list of other articles.
+END_PREFIX = re.compile(r"^(?:more from|more stories|read next|read also|also read|see also|related|you may also|you might also|"
+                        r"recommended|most read|popular|관련|함께 (?:보면|볼)|추천|많이 본|인기)", re.IGNORECASE)
 SENTENCE_END = tuple(".!?\"”’')…。")
 
 
@@ -129,20 +133,19 @@ def _normal_key(line: str) -> str:
 class _Kind:
     END = "end"  # a call to action that closes the article
     SOFT = "soft"  # a call-to-action/menu/social line: cut wherever it stands
-    CHROME = "chrome"  # repeats across captures of this site
     LOGO = "logo"
     FOOTER = "footer"
     MENU = "menu"  # "About | Contact | Privacy"
     TEXT = "text"
 
 
-def _kind(line: _Line, chrome: set[str]) -> str:
+def _kind(line: _Line) -> str:
     text = line.text
-    if line.key in chrome:
-        return _Kind.CHROME
     words = _made_of_words(_letters(text))
     if words is not None and len(text) <= 80:
         return _Kind.END if words & END_WORDS else _Kind.SOFT
+    if END_PREFIX.search(text) and len(text) <= 60 and not text.endswith(SENTENCE_END):
+        return _Kind.END
     lowered = text.lower()
     if ("logo" in lowered or "로고" in text) and not text.endswith(SENTENCE_END) and len(text) < 400:
         return _Kind.LOGO
@@ -224,15 +227,23 @@ def clean_captures(texts: list[tuple[Path, str]]) -> list[CleanedText]:
 
 def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> CleanedText:
     numbered = [(index, line) for index, line in enumerate(lines) if line is not None]
-    kinds = {index: _kind(line, chrome) for index, line in numbered}
-    keep: dict[int, bool] = {index: kinds[index] == _Kind.TEXT for index, _ in numbered}
+    kinds = {index: _kind(line) for index, line in numbered}
+    # Lines repeated across the site's captures are cut, but still count as text when finding
+    # where the article ends (a teaser's heading is often another capture's title).
+    repeated = {index for index, line in numbered if line.key in chrome}
+    keep: dict[int, bool] = {index: kinds[index] == _Kind.TEXT and index not in repeated for index, _ in numbered}
     notes: list[str] = []
 
     # 1. The heading: the first heading-like text line before the first paragraph.
     title_at: int | None = None
     first_prose: int | None = None
+    repeated_heading: int | None = None  # a heading other captures list as a teaser is still this one's heading
     for index, line in numbered:
         if kinds[index] != _Kind.TEXT:
+            continue
+        if index in repeated:
+            if _is_headline(line.text) and title_at is None:
+                repeated_heading = index
             continue
         if title_at is None and _is_headline(line.text):
             title_at = index  # a heading may itself read as a sentence ("Why is ...?")
@@ -240,6 +251,8 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
         if _is_prose(line.text):
             first_prose = index
             break
+    if title_at is None and repeated_heading is not None:
+        title_at = repeated_heading
     if title_at is not None:
         title = lines[title_at].text  # type: ignore[union-attr]
         start = title_at + 1
@@ -278,12 +291,12 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
             break
 
     body: list[str] = []
-    for index, line in enumerate(lines):
-        if line is None or not keep.get(index, False):
-            if body and body[-1] != "" and line is None:
+    for index, maybe in enumerate(lines):
+        if maybe is None or not keep.get(index, False):
+            if body and body[-1] != "" and maybe is None:
                 body.append("")
             continue
-        body.append(line.raw)
+        body.append(maybe.raw)
     body_text = "\n".join(body).strip("\n") + "\n"
     if not body_text.strip():
         body_text = ""
@@ -292,21 +305,34 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
 
 
 def _article_end(numbered: list[tuple[int, _Line]], kinds: dict[int, str], body_start: int, title: str) -> int:
-    """Index of the first line after the article: a closing call to action, a chrome line, or the
-    heading and date of another article. A teaser just before a closing call to action goes too."""
+    """Index of the first line after the article: a closing call to action, the heading and date of
+    another article, or the first of a list of teasers. A teaser just before a closing call to action goes too."""
     prose_seen = 0
     body = [(index, line) for index, line in numbered if index >= body_start]
     for position, (index, line) in enumerate(body):
         kind = kinds[index]
-        if prose_seen and kind in (_Kind.END, _Kind.CHROME):
+        if prose_seen and kind == _Kind.END:
             return _teaser_start(body[:position], kinds, index)
-        if kind == _Kind.TEXT and prose_seen >= 2 and _is_headline(line.text):
-            following = [other.text for _, other in body[position + 1:position + 3]]
-            if any(_is_date_line(text) and len(text) <= 40 for text in following):
+        if kind == _Kind.TEXT and prose_seen >= 2 and len(line.text) <= 160 and not line.text.endswith(("…", "...")):
+            following = [other.text for other_index, other in body[position + 1:position + 4] if kinds[other_index] == _Kind.TEXT]
+            if _is_headline(line.text) and any(_is_date_line(text) and len(text) <= 40 for text in following[:2]):
                 return index  # another article's heading and date: the list of other posts
+            if following and following[0].endswith(("…", "...")) and len(following[0]) <= 300 and not _is_prose(line.text):
+                return _list_heading(body[:position], kinds, index)  # a teaser: heading, then an excerpt cut short
         if kind == _Kind.TEXT and _is_prose(line.text):
             prose_seen += 1
     return (numbered[-1][0] + 1) if numbered else 0
+
+
+def _list_heading(before: list[tuple[int, _Line]], kinds: dict[int, str], start: int) -> int:
+    """Where a list of teasers begins: a short label just above the first one ("More from ...")."""
+    for index, line in reversed(before):
+        if kinds[index] != _Kind.TEXT:
+            continue
+        if _words(line.text) <= 6 and not line.text.endswith(SENTENCE_END) and not _is_prose(line.text):
+            return index
+        break
+    return start
 
 
 def _teaser_start(before: list[tuple[int, _Line]], kinds: dict[int, str], end: int) -> int:

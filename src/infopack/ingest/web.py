@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -127,7 +128,7 @@ class _Page:
             og_title=clean_text(_first(tree, "//meta[@property='og:title']/@content")),
             og_site=clean_text(_first(tree, "//meta[@property='og:site_name']/@content")),
             heading=_article_heading(tree),
-            notes=list(loaded.notes),
+            notes=loaded.notes,  # the resolver adds its notes to this list as images are marked
         )
         page._mark_images()
         return page
@@ -161,7 +162,7 @@ class _Page:
         import trafilatura
 
         html = etree.tostring(self.tree, encoding="unicode", method="html")
-        settings = {"output_format": "html", "include_images": True, "include_links": True, "include_tables": True,
+        settings: dict[str, Any] = {"output_format": "html", "include_images": True, "include_links": True, "include_tables": True,
                     "include_formatting": True, "include_comments": False, "deduplicate": False}
         extracted = trafilatura.extract(html, **settings)
         if not extracted or len(clean_text(lxml_html.fromstring(extracted).text_content())) < 100:
@@ -265,7 +266,7 @@ def _image_address(image: etree._Element) -> str:
     if not src or (src.startswith("data:") and len(src) < 200):
         for attribute in LAZY_IMAGE_ATTRIBUTES:
             if image.get(attribute):
-                return image.get(attribute, "").strip()
+                return str(image.get(attribute, "")).strip()
         srcset = (image.get("srcset") or "").strip()
         if srcset:
             return srcset.split(",")[0].split()[0]
@@ -347,7 +348,7 @@ def _link_map(pages: list[_Page]) -> dict[str, str]:
 def _site_names(pages: list[_Page]) -> set[str]:
     """Title parts that begin or end the titles of two or more pages imported together: the site's
     name ("Story one | Daily News", "Story two | Daily News")."""
-    ends = Counter()
+    ends: Counter[str] = Counter()
     for page in pages:
         for title in {page.html_title, page.og_title} - {""}:
             first, last = title_end_parts(title)

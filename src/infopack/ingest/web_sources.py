@@ -81,12 +81,13 @@ def normal_url(url: str) -> str:
 def decode_html(data: bytes, declared: str | None = None) -> str:
     """HTML bytes as text: a byte-order mark, then the charset the capture or the page declares,
     then UTF-8, then a guess."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, bom_codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
-            return data[len(bom):].decode(codec, errors="replace")
+            return data[len(bom):].decode(bom_codec, errors="replace")
     head = data[:4096].decode("ascii", errors="replace")
-    found = re.search(r"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", head, re.IGNORECASE)
-    for codec in (declared, found.group(1) if found else None, "utf-8"):
+    meta = re.search(r"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", head, re.IGNORECASE)
+    candidates: list[str | None] = [declared, meta.group(1) if meta else None, "utf-8"]
+    for codec in candidates:
         if not codec:
             continue
         try:
@@ -218,8 +219,17 @@ def _is_web(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
 
+def _looks_like_warc(head: bytes) -> bool:
+    """WARC records start with "WARC/"; a .warc.gz is gzip members. Anything else is not scanned
+    (warcio would read a large junk file line by line before giving up)."""
+    return head.startswith((b"WARC/", b"\x1f\x8b"))
+
+
 def load_warc(path: Path) -> Iterator[LoadedPage]:
     with path.open("rb") as stream:
+        if not _looks_like_warc(stream.read(5)):
+            raise CaptureProblem("not a web archive (no WARC record at the start)")
+        stream.seek(0)
         yield from _pages_from_warc_stream(stream, path)
 
 
@@ -256,15 +266,18 @@ def _pages_from_warc_stream(stream: io.BufferedIOBase | io.RawIOBase | zipfile.Z
                 notes.append(f"skipped a record larger than {limit} bytes: {url}")
                 continue
             if is_html:
-                charset = re.search(r"charset=([\w\-]+)", content_type)
-                pages[normal_url(url)] = (url, body, charset.group(1) if charset else None)
+                declared = re.search(r"charset=([\w\-]+)", content_type)
+                pages[normal_url(url)] = (url, body, declared.group(1) if declared else None)
             elif image_extension(body) and image_total + len(body) <= MAX_ARCHIVE_IMAGES_BYTES:
                 images[normal_url(url)] = body
                 image_total += len(body)
     except (ArchiveLoadFailed, EOFError, OSError, ValueError, zipfile.BadZipFile) as problem:
+        reason = " ".join(str(problem).split())[:100]
         if not pages:
-            raise CaptureProblem(f"not a readable web archive ({problem})") from None
-        notes.append(f"the archive ends early or is damaged after {len(pages)} pages ({problem})")
+            raise CaptureProblem(f"not a readable web archive ({reason})") from None
+        notes.append(f"the archive ends early or is damaged after {len(pages)} pages ({reason})")
+    if not pages:
+        raise CaptureProblem("the web archive holds no HTML page" + (f" ({notes[0]})" if notes else ""))
 
     for url, body, charset in pages.values():
         yield LoadedPage(source=source, html=decode_html(body, charset), url=url, resolve=_archive_resolver(url, images),
@@ -310,8 +323,22 @@ def load_wacz(path: Path) -> Iterator[LoadedPage]:
             warcs.append(info)
         if not warcs:
             raise CaptureProblem("WACZ holds no archive/*.warc(.gz)" + (f" ({refused[0]})" if refused else ""))
+        found = 0
         for info in warcs:
             with archive.open(info) as stream:
-                for page in _pages_from_warc_stream(stream, path):  # type: ignore[arg-type]
-                    page.notes[:0] = refused
-                    yield page
+                head = stream.read(5)
+            if not _looks_like_warc(head):
+                refused.append(f"skipped {info.filename}: not a web archive")
+                continue
+            try:
+                with archive.open(info) as stream:
+                    pages = list(_pages_from_warc_stream(stream, path))  # type: ignore[arg-type]
+            except CaptureProblem as problem:
+                refused.append(f"skipped {info.filename}: {problem}")
+                continue
+            for page in pages:
+                page.notes[:0] = refused
+                found += 1
+                yield page
+        if not found:
+            raise CaptureProblem("WACZ holds no readable HTML page" + (f" ({refused[0]})" if refused else ""))
