@@ -208,3 +208,39 @@ def test_seed_captures_lose_the_chrome_every_extractor_left_in(mode):
     assert any(line.startswith("You can help rescue more North Korean refugees") for line in kept)
     for junk in ("Give today", "39 North Koreans Now Free | Liberty In North Korea’s 2024 Annual Report", "Note from our CEO"):
         assert junk not in kept
+
+
+def test_manual_page_copy_see_also_and_code_ellipsis_do_not_end_the_article():
+    """The shape of a text-browser copy of a documentation page: sidebar first, a numbered heading
+    with a permalink mark, "See also" and code comments ending in "..." inside the text."""
+    text = "\n\n".join([
+        "Table of Contents", "  • 3. Strings", "      □ 3.1. Quotes", "Previous topic", "2. Using the interpreter",
+        "Navigation", "  • index", "  • next |", "━━━━━━━━━━━━━━━━━━━━",
+        "3. Strings¶",
+        "Strings can be written with single or double quotes, and both give the same result in the end.",
+        ">>> 'doesn\\'t'  # use \\' to escape the single quote...", '"doesn\'t"',
+        "See also",
+        "Text Sequence Type, which describes the methods strings have, and the formatting section below it.",
+        "Strings can be indexed, with the first character having index 0, and there is no separate character type.",
+        "Slicing gives a substring, and the start is always included while the end is always excluded from it.",
+        "Strings are immutable, so assigning to an indexed position in a string results in an error being raised.",
+        "© Copyright 2001-2026, Example Foundation.",
+    ])
+    [cleaned] = clean_captures([(Path("strings.txt"), text)])
+    assert cleaned.title == "3. Strings"
+    kept = lines_of(cleaned)
+    assert any(line.startswith("Strings are immutable") for line in kept)
+    assert any(line.startswith("Slicing gives a substring") for line in kept)
+    for junk in ("Table of Contents", "Previous topic", "Navigation", "• index", "© Copyright 2001-2026, Example Foundation."):
+        assert junk not in kept
+
+
+def test_navigation_row_of_a_help_page_is_not_the_title():
+    text = "\n\n".join([
+        "4.4. 자르기", "이전    4. 변형 도구    다음", "━━━━━━", "4.4. 자르기",
+        "자르기 도구는 이미지의 가장자리를 잘라 내거나 필요 없는 부분을 없앨 때 씁니다. 모든 레이어에 함께 적용됩니다.",
+        "이전    위로    다음",
+    ])
+    [cleaned] = clean_captures([(Path("crop.txt"), text)])
+    assert cleaned.title == "4.4. 자르기"
+    assert "이전" not in cleaned.body_text and "4.4. 자르기" not in cleaned.body_text

@@ -246,3 +246,15 @@ def test_sources_are_not_modified(tmp_path):
 def test_warc_gz_fixture_is_really_gzip(tmp_path):
     data = warc_bytes(harbor_records(png()), gzip=True)
     assert gzip.decompress(data).startswith(b"WARC/1")
+
+
+def test_xhtml_page_with_an_xml_declaration(tmp_path):
+    """DocBook and other XHTML pages start with <?xml ... encoding="UTF-8"?>."""
+    path = tmp_path / "tool.html"
+    path.write_text('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 '
+                    'Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+                    '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>4.4. 자르기</title></head><body>'
+                    '<div class="sect2"><h3 class="title">4.4. 자르기</h3><p>' + "자르기 도구는 이미지를 잘라 내는 데 씁니다. " * 8
+                    + "</p></div></body></html>", encoding="utf-8")
+    [article] = articles([path])
+    assert article.title == "4.4. 자르기" and article.lang == "ko"

@@ -57,12 +57,18 @@ rss x reddit pinterest threads bluesky mastodon copylink copied link listen list
 audio video photo photos gallery more less en ko english korean 한국어 language
 awesomeyouresubscribed ohnolookslikesomethingwentwrong somethingwentwrong thankyouforsubscribing
 emailaddress youremail enteryouremail signmeup join joinus
+previoustopic nexttopic thispage tableofcontents contents navigation reportabug showsource index modules
+이전 다음 처음으로 목차 차례
 공유 공유하기 구독 구독하기 구독신청 로그인 로그아웃 회원가입 검색 메뉴 전체메뉴 홈 처음으로 맨위로 위로
 광고 인쇄 스크랩 댓글 좋아요 싫어요 카카오톡 페이스북 트위터 인스타그램 유튜브 네이버 밴드 링크복사 복사
 글자크기 글씨크기 확대 축소 닫기 열기 바로가기 본문바로가기 기사공유 구독이완료되었습니다
 오류가발생했습니다다시시도해주세요 이메일 이메일주소 이기사를공유합니다 기사공유하기 이기사를추천합니다
 """
 END_WORDS = frozenset(_END_WORDS.split())
+# Closing words that also appear inside articles (a manual's "See also", "Next"): they end the
+# article only when little text follows them.
+WEAK_END_WORDS = frozenset("related latest latestnews recommended recommendedforyou popular trending next previous seemore viewmore "
+                           "loadmore moreon".split())
 SOFT_WORDS = frozenset(_SOFT_WORDS.split())
 _ALL_WORDS = END_WORDS | SOFT_WORDS
 _LONGEST_WORD = max(len(word) for word in _ALL_WORDS)
@@ -132,6 +138,7 @@ def _normal_key(line: str) -> str:
 
 class _Kind:
     END = "end"  # a call to action that closes the article
+    WEAK_END = "weak end"  # closes the article unless much text follows ("See also" in a manual)
     SOFT = "soft"  # a call-to-action/menu/social line: cut wherever it stands
     LOGO = "logo"
     FOOTER = "footer"
@@ -141,16 +148,24 @@ class _Kind:
 
 def _kind(line: _Line) -> str:
     text = line.text
-    words = _made_of_words(_letters(text))
+    letters = _letters(text)
+    if not letters:
+        return _Kind.SOFT  # rules (━━━), lone bullets and separators
+    words = _made_of_words(letters)
     if words is not None and len(text) <= 80:
-        return _Kind.END if words & END_WORDS else _Kind.SOFT
+        if words & END_WORDS:
+            return _Kind.WEAK_END if words & END_WORDS <= WEAK_END_WORDS else _Kind.END
+        return _Kind.SOFT
     if END_PREFIX.search(text) and len(text) <= 60 and not text.endswith(SENTENCE_END):
-        return _Kind.END
+        return _Kind.WEAK_END
     lowered = text.lower()
     if ("logo" in lowered or "로고" in text) and not text.endswith(SENTENCE_END) and len(text) < 400:
         return _Kind.LOGO
     if FOOTER_PATTERN.search(text) and len(text) < 200:
         return _Kind.FOOTER
+    tokens = text.lower().split()
+    if len(tokens) >= 2 and len(tokens) <= 10 and (tokens[0] in NAV_WORDS and tokens[-1] in NAV_WORDS):
+        return _Kind.MENU  # a navigation row: "Previous  4. Transform tools  Next"
     parts = [part.strip() for part in re.split(r"\s[|·•/]\s", text)]
     if len(parts) >= 3 and all(_words(part) <= 4 and not any(ch.isdigit() for ch in part) for part in parts):
         return _Kind.MENU
@@ -168,12 +183,22 @@ def _is_date_line(text: str) -> bool:
     return bool(DATE_PATTERN.search(text)) and len(text) <= 80
 
 
+NUMBERED_HEADING = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.?\s+\w")
+NAV_WORDS = frozenset("이전 다음 위로 처음으로 prev previous next up home top « » ‹ ›".split())
+BULLETS = tuple("•◦▪▫□■☆★○●◆◇-*·–—>»")
+
+
 def _is_headline(text: str) -> bool:
     """Long enough to be an article heading, short enough not to be a paragraph."""
+    if text.startswith(BULLETS):
+        return False
+    text = text.rstrip("¶# ")
     if _is_date_line(text) or BYLINE_PATTERN.search(text) or len(text) > 160:
         return False
     if text.endswith((".", "…", ":", ",")) and not text.endswith("..."):
         return False
+    if NUMBERED_HEADING.match(text):
+        return True  # "4.4. Crop", "12. Virtual Environments"
     if _hangul_share(text) > 0.3:
         return _words(text) >= 3 and len(text) >= 10
     return _words(text) >= 4
@@ -213,7 +238,8 @@ def _split_lines(text: str) -> list[_Line | None]:
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         raw = raw.replace("\u00a0", " ").rstrip()
         stripped = raw.strip()
-        lines.append(_Line(stripped, raw, _normal_key(stripped)) if stripped else None)
+        text = " ".join(stripped.split())  # a text browser pads table cells with runs of spaces
+        lines.append(_Line(text, raw, _normal_key(text)) if text else None)
     return lines
 
 
@@ -228,10 +254,12 @@ def clean_captures(texts: list[tuple[Path, str]]) -> list[CleanedText]:
 def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> CleanedText:
     numbered = [(index, line) for index, line in enumerate(lines) if line is not None]
     kinds = {index: _kind(line) for index, line in numbered}
-    # Lines repeated across the site's captures are cut, but still count as text when finding
-    # where the article ends (a teaser's heading is often another capture's title).
+    # Lines repeated across the site's captures are the site's own where they stand outside the
+    # article or at its edges; inside it they stay (a manual repeats "Note" or "Tool options"
+    # between its own paragraphs). They still count as text when finding where the article ends
+    # (a teaser's heading is often another capture's title).
     repeated = {index for index, line in numbered if line.key in chrome}
-    keep: dict[int, bool] = {index: kinds[index] == _Kind.TEXT and index not in repeated for index, _ in numbered}
+    keep: dict[int, bool] = {index: kinds[index] == _Kind.TEXT for index, _ in numbered}
     notes: list[str] = []
 
     # 1. The heading: the first heading-like text line before the first paragraph.
@@ -253,8 +281,13 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
             break
     if title_at is None and repeated_heading is not None:
         title_at = repeated_heading
+    pilcrow = [index for index, line in numbered if index < (first_prose if first_prose is not None else len(lines))
+               and kinds[index] == _Kind.TEXT and line.text.endswith(("¶", "#")) and not line.text.startswith(BULLETS)
+               and len(line.text) > 2]
+    if pilcrow:
+        title_at = pilcrow[0]  # documentation generators mark headings with a permalink "¶" or "#"
     if title_at is not None:
-        title = lines[title_at].text  # type: ignore[union-attr]
+        title = lines[title_at].text.rstrip("¶# ")  # type: ignore[union-attr]
         start = title_at + 1
     else:
         # No heading: the text starts with a paragraph (or has none); keep from the first text line.
@@ -263,7 +296,7 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
         title = _shorten(first)
         notes.append("no article heading found: title taken from the first line")
     for index, _ in numbered:
-        if index < start:
+        if index < start or (index in repeated and index < (first_prose or 0)):
             keep[index] = False
 
     # 2. Between the heading and the first paragraph: drop labels and a repeated heading, keep
@@ -280,12 +313,18 @@ def _clean_one(path: Path, lines: list[_Line | None], chrome: set[str]) -> Clean
         if index >= end:
             keep[index] = False
 
-    # 4. Trailing bits the end left behind: labels and photo credits of a teaser.
+    # 4. Edges: site lines right after the heading; at the end, site lines and what a teaser left
+    # behind (labels, photo credits).
+    kept = [index for index, _ in numbered if keep[index]]
+    for index in kept:
+        if index not in repeated:
+            break
+        keep[index] = False
     kept = [index for index, _ in numbered if keep[index]]
     while kept:
         last = lines[kept[-1]]
         assert last is not None
-        if _is_label(last.text) or CREDIT_PATTERN.search(last.text):
+        if kept[-1] in repeated or _is_label(last.text) or CREDIT_PATTERN.search(last.text):
             keep[kept.pop()] = False
         else:
             break
@@ -313,15 +352,26 @@ def _article_end(numbered: list[tuple[int, _Line]], kinds: dict[int, str], body_
         kind = kinds[index]
         if prose_seen and kind == _Kind.END:
             return _teaser_start(body[:position], kinds, index)
+        if prose_seen and kind == _Kind.WEAK_END:
+            after = sum(1 for other_index, other in body[position + 1:]
+                        if kinds[other_index] == _Kind.TEXT and _is_prose(other.text) and not other.text.endswith(("…", "...")))
+            if after < 3:
+                return _teaser_start(body[:position], kinds, index)
         if kind == _Kind.TEXT and prose_seen >= 2 and len(line.text) <= 160 and not line.text.endswith(("…", "...")):
             following = [other.text for other_index, other in body[position + 1:position + 4] if kinds[other_index] == _Kind.TEXT]
             if _is_headline(line.text) and any(_is_date_line(text) and len(text) <= 40 for text in following[:2]):
                 return index  # another article's heading and date: the list of other posts
-            if following and following[0].endswith(("…", "...")) and len(following[0]) <= 300 and not _is_prose(line.text):
+            if following and _is_excerpt(following[0]) and _is_headline(line.text):
                 return _list_heading(body[:position], kinds, index)  # a teaser: heading, then an excerpt cut short
         if kind == _Kind.TEXT and _is_prose(line.text):
             prose_seen += 1
     return (numbered[-1][0] + 1) if numbered else 0
+
+
+def _is_excerpt(text: str) -> bool:
+    """A teaser's excerpt: a sentence cut short with an ellipsis (not a code comment ending in "...")."""
+    return (text.endswith(("…", "...")) and len(text) <= 300 and _words(text) >= 4
+            and not text.startswith(("//", "#", ">>>", "...", "/*", "--", "$")) and not re.search(r"[{}();=]\s*$|[{};]", text))
 
 
 def _list_heading(before: list[tuple[int, _Line]], kinds: dict[int, str], start: int) -> int:
