@@ -64,11 +64,11 @@ def read_pages(paths: list[Path], options: ImportOptions) -> Iterator[ImportedAr
         except (OSError, UnicodeError, ValueError) as problem:
             yield ImportFailure(path, f"cannot read it ({problem})")
     pages: list[_Page] = []
-    for page in loaded:
+    for capture in loaded:
         try:
-            pages.append(_Page.prepare(page))
+            pages.append(_Page.prepare(capture))
         except (ValueError, etree.ParserError) as problem:
-            yield ImportFailure(page.source, f"cannot parse the page {page.url or ''} ({problem})".replace(" ()", ""))
+            yield ImportFailure(capture.source, f"cannot parse the page {capture.url} ({problem})".replace("  ", " "))
     pages = _one_per_key(pages)
     links = _link_map(pages)
     site_names = _site_names(pages)
