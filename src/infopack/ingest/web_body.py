@@ -122,6 +122,7 @@ def rewrite_body(
                     element.set(span, attributes[span])
     _drop_title_heading(root, title)
     _drop_empty(root)
+    _drop_layout_whitespace(root)
     text = clean_text(" ".join(root.itertext()))
     parts = [etree.tostring(child, encoding="unicode", method="html") for child in root]
     leading = (root.text or "").strip()
@@ -155,6 +156,17 @@ def _drop_title_heading(root: etree._Element, title: str) -> None:
         if child.tag in ("h2", "h3") and clean_text(HEADERLINK.sub("", child.text_content())).lower() == clean_text(title).lower():
             _remove_keep_tail(child)
         break
+
+
+def _drop_layout_whitespace(root: etree._Element) -> None:
+    """The extractor pretty-prints lists and tables; staff editing the file see tidy lines instead."""
+    for element in root.iter("ul", "ol", "table", "thead", "tbody", "tr"):
+        line_break = "\n" if element.tag != "tr" else None  # one item or row per line, cells together
+        if element.text is None or not element.text.strip():
+            element.text = line_break
+        for child in element:
+            if child.tail is None or not child.tail.strip():
+                child.tail = line_break
 
 
 def _drop_empty(root: etree._Element) -> None:
