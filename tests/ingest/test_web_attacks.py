@@ -200,6 +200,26 @@ def test_warc_with_only_a_truncated_2_gb_record_is_one_failure_line(tmp_path):
     assert all("\n" not in failure.problem for failure in failures)
 
 
+def test_warc_gz_gzip_bomb_stops_early_and_keeps_the_pages_before_it(tmp_path):
+    """A gzip member inflating to 256 MiB of zeros (declared 1 GiB) after real records: reading stops once the
+    inflated bytes exceed 200x what was read (never the whole member), the pages before it import."""
+    import zlib
+
+    good = warc_bytes(harbor_records(png()), gzip=True)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    zeros = b"\0" * (1024 * 1024)
+    bomb = compressor.compress(_warc_record_header("https://harbor.example/zeros", 1024 ** 3))
+    bomb += b"".join(compressor.compress(zeros) for _ in range(256)) + compressor.flush()
+    assert len(bomb) < 2 * 1024 * 1024
+    path = tmp_path / "bomb.warc.gz"
+    path.write_bytes(good + bomb)
+    found, failures = run([path])
+    assert {article.title for article in found} == {"Night school on the harbour wall", "The ferry crew who teach on the crossing"}
+    assert not failures
+    # the guard fired: reading stopped at 8 MiB + 200x, not after the whole member
+    assert any("gzip bomb" in note for article in found for note in article.notes)
+
+
 def test_garbage_named_warc_is_one_failure_line(tmp_path):
     path = tmp_path / "junk.warc"
     path.write_bytes(b"\x00\x01 this is not a web archive" * 100)

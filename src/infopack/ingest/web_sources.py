@@ -14,12 +14,14 @@ import base64
 import binascii
 import email
 import email.policy
+import gzip
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
 MAX_PAGE_BYTES = 32 * 1024 * 1024  # an HTML page (or an MHTML file) larger than this is not a page we can import
@@ -225,12 +227,63 @@ def _looks_like_warc(head: bytes) -> bool:
     return head.startswith((b"WARC/", b"\x1f\x8b"))
 
 
+MAX_GZIP_RATIO = 200  # real WARCs inflate 3-10x; a gzip bomb inflates 1000x
+GZIP_RATIO_GRACE = 8 * 1024 * 1024  # below this many inflated bytes the ratio is not checked
+
+
+class GzipBomb(OSError):
+    pass
+
+
+class _Counted(io.RawIOBase):
+    """Counts the compressed bytes read through it."""
+
+    def __init__(self, stream: io.IOBase | zipfile.ZipExtFile) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class _Inflated(io.RawIOBase):
+    """A .warc.gz inflated by us (not by warcio), so that a gzip bomb stops after a bounded amount
+    of work instead of inflating gigabytes of zeros."""
+
+    def __init__(self, stream: io.IOBase | zipfile.ZipExtFile) -> None:
+        self.counted = _Counted(stream)
+        self.inflater = gzip.GzipFile(fileobj=self.counted, mode="rb")  # reads every member in turn
+        self.inflated = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inflater.read(len(buffer))
+        buffer[: len(data)] = data
+        self.inflated += len(data)
+        if self.inflated > GZIP_RATIO_GRACE and self.inflated > MAX_GZIP_RATIO * max(self.counted.count, 1):
+            raise GzipBomb(f"inflates more than {MAX_GZIP_RATIO} times its size: a gzip bomb")
+        return len(data)
+
+
+def _warc_reader(stream: io.IOBase | zipfile.ZipExtFile, head: bytes) -> io.BufferedReader | io.IOBase | zipfile.ZipExtFile:
+    return io.BufferedReader(_Inflated(stream), 1024 * 1024) if head.startswith(b"\x1f\x8b") else stream
+
+
 def load_warc(path: Path) -> Iterator[LoadedPage]:
     with path.open("rb") as stream:
-        if not _looks_like_warc(stream.read(5)):
+        head = stream.read(5)
+        if not _looks_like_warc(head):
             raise CaptureProblem("not a web archive (no WARC record at the start)")
         stream.seek(0)
-        yield from _pages_from_warc_stream(stream, path)
+        yield from _pages_from_warc_stream(_warc_reader(stream, head), path)  # type: ignore[arg-type]
 
 
 def _pages_from_warc_stream(stream: io.BufferedIOBase | io.RawIOBase | zipfile.ZipExtFile, source: Path) -> Iterator[LoadedPage]:
@@ -332,7 +385,7 @@ def load_wacz(path: Path) -> Iterator[LoadedPage]:
                 continue
             try:
                 with archive.open(info) as stream:
-                    pages = list(_pages_from_warc_stream(stream, path))  # type: ignore[arg-type]
+                    pages = list(_pages_from_warc_stream(_warc_reader(stream, head), path))  # type: ignore[arg-type]
             except CaptureProblem as problem:
                 refused.append(f"skipped {info.filename}: {problem}")
                 continue
