@@ -217,6 +217,11 @@ def test_page_in_a_files_folder_is_not_an_article(tmp_path):
     assert len(found) == 1
 
 
+def test_page_in_an_ordinary_folder_ending_in_files_is_an_article(tmp_path):
+    path = saved_page(tmp_path / "project_files", "ferry", page("ferry-crossing.html"))
+    assert len(articles([path])) == 1
+
+
 def test_page_with_no_text_is_one_failure_others_import(tmp_path):
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><nav>Home</nav></body></html>", encoding="utf-8")

@@ -127,8 +127,14 @@ SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.IGNO
 
 
 def is_saved_page_part(path: Path) -> bool:
-    """A page inside another saved page's NAME_files/ folder (a saved iframe): not an article."""
-    return any(parent.name.endswith("_files") for parent in path.parents)
+    """A page inside another saved page's NAME_files/ folder (a saved iframe): not an article.
+    A folder that merely ends in "_files" with no NAME.html beside it is an ordinary folder."""
+    for parent in path.parents:
+        if parent.name.endswith("_files"):
+            stem = parent.name[: -len("_files")]
+            if any((parent.parent / f"{stem}{ending}").is_file() for ending in (".html", ".htm", ".xhtml", ".HTML", ".HTM")):
+                return True
+    return False
 
 
 def load_saved_page(path: Path) -> LoadedPage:
