@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 source tools/lib.sh
 
 apt_need chromium firefox-esr ffmpeg libimage-exiftool-perl espeak-ng minisign dosfstools mtools pandoc \
-  fuse fusefat python3-fusepy fonts-noto-cjk zim-tools kiwix-tools iso-codes w3m rsync
+  fuse fusefat python3-fusepy fonts-noto-cjk zim-tools kiwix-tools iso-codes w3m rsync  # w3m: text copies of pages (bench/extract_quality.py)
 command -v npm >/dev/null || apt_need npm   # Debian's npm only where no Node.js is installed already
 venv_ready "[test]"
 npm ci --no-audit --no-fund --loglevel=error
