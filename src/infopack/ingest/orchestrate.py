@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from infopack.atomic import write_file_atomically
@@ -367,6 +368,8 @@ def settings_toml(values: dict[str, object]) -> str:
             lines.append(f"{key} = {'true' if value else 'false'}")
         elif isinstance(value, int):
             lines.append(f"{key} = {value}")
+        elif isinstance(value, date):
+            lines.append(f"{key} = {value.isoformat()}")  # a TOML date, as the loader expects
         elif value is not None:
             lines.append(f"{key} = {toml_string(str(value))}")
     return "\n".join(lines) + "\n"
