@@ -212,7 +212,8 @@ def _is_label(text: str) -> bool:
 def _site_chrome(documents: list[list[_Line]]) -> set[str]:
     """Lines that occur in two or more different captures. Captures of the same page (most of their
     long lines shared) count once, so a page saved twice does not lose its own text."""
-    long_lines = [{line.key for line in doc if len(line.text) >= 80} for doc in documents]
+    # "Long" by what a line says, not its length alone: 70 Hangul syllables are a full paragraph.
+    long_lines = [{line.key for line in doc if len(line.text) >= 80 or _is_prose(line.text)} for doc in documents]
     group = list(range(len(documents)))
 
     def root(index: int) -> int:

@@ -46,8 +46,16 @@ def read_texts(paths: list[Path], options: ImportOptions) -> Iterator[ImportedAr
             continue
         decoded.append((path, text, note))
 
-    plain_txt = [(path, text) for path, text, _ in decoded if path.suffix.lower() == ".txt" and not _has_front_matter(text)]
-    cleaned = _clean_captures(plain_txt)
+    # Captures of one site are cleaned together (their shared lines are the site's chrome); a
+    # batch is one folder, so a folder of notes never teaches the cleaner that another folder's
+    # story is a menu.
+    by_folder: dict[Path, list[tuple[Path, str]]] = {}
+    for path, text, _ in decoded:
+        if path.suffix.lower() == ".txt" and not _has_front_matter(text):
+            by_folder.setdefault(path.parent, []).append((path, text))
+    cleaned: dict[Path, Any] = {}
+    for batch in by_folder.values():
+        cleaned.update(_clean_captures(batch))
     for path, text, note in decoded:
         notes = [note] if note else []
         if _has_front_matter(text):
