@@ -15,9 +15,19 @@ import pytest
 
 from kit.browser import CHROMIUM, CHROMIUM_ARGS
 from kit.comforts import (
-    ALT_CAPTION, BUNDLE_TITLE, KO_TITLES, LANTERNS, LONG_SLUG, LONG_TITLE, RELATED_OTHER_LANGUAGE,
-    RELATED_SAME_LANGUAGE, SECTIONS, TITLE_CAPTION, UNRELATED, build_comfort_bundle,
-)  # fmt: skip
+    ALT_CAPTION,
+    BUNDLE_TITLE,
+    KO_TITLES,
+    LANTERNS,
+    LONG_SLUG,
+    LONG_TITLE,
+    RELATED_OTHER_LANGUAGE,
+    RELATED_SAME_LANGUAGE,
+    SECTIONS,
+    TITLE_CAPTION,
+    UNRELATED,
+    build_comfort_bundle,
+)
 
 pytestmark = pytest.mark.browser
 WHERE = "[location.href, document.title, history.length]"
