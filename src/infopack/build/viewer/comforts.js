@@ -14,7 +14,8 @@ var InfopackComforts = (function () {
   var RELATED_SHOWN = 5;
   var RELATED_CANDIDATES = 24; // catalog entries looked at to find RELATED_SHOWN in the same language
   var SUGGESTIONS_SHOWN = 8;
-  var SUGGESTION_HITS = 16; // search hits whose titles are checked for the suggestions
+  var SUGGESTION_HITS = 16; // search hits whose titles are checked for the suggestions ...
+  var SUGGESTION_BATCH = 8; // ... a batch at a time: titles rank high, so the first batch usually does
 
   var STRINGS = {
     en: {
@@ -266,14 +267,21 @@ var InfopackComforts = (function () {
         var mine = ++asked;
         var engine = api.searchEngine();
         if (!engine || !query.trim()) { close(); return; }
-        engine.search(query, { limit: SUGGESTION_HITS }).then(function (hits) {
+        // Each catalog entry may cost a catalog file to decode, so hits are looked at a batch at a time.
+        function titled(hits, from, found) {
           if (mine !== asked) return null;
-          return Promise.all(hits.map(function (hit) { return api.entry(hit.id).then(null, function () { return null; }); }));
+          var batch = hits.slice(from, from + SUGGESTION_BATCH);
+          return Promise.all(batch.map(function (hit) { return api.entry(hit.id).then(null, function () { return null; }); })).then(function (rows) {
+            rows.forEach(function (row) { if (row && InfopackSearch.covers(row[1], query)) found.push(row); });
+            var more = from + SUGGESTION_BATCH < hits.length;
+            return found.length >= SUGGESTIONS_SHOWN || !more || mine !== asked ? found : titled(hits, from + SUGGESTION_BATCH, found);
+          });
+        }
+        engine.search(query, { limit: SUGGESTION_HITS }).then(function (hits) {
+          return titled(hits, 0, []);
         }).then(function (found) {
           if (!found || mine !== asked || document.activeElement !== input) return;
-          draw(query, found.filter(function (row) {
-            return row && InfopackSearch.covers(row[1], query);
-          }).slice(0, SUGGESTIONS_SHOWN));
+          draw(query, found.slice(0, SUGGESTIONS_SHOWN));
         }, function () { if (mine === asked) close(); });
       }
 
