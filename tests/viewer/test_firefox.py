@@ -159,7 +159,7 @@ def test_comforts_work_in_firefox_without_touching_address_or_history(firefox, c
     box = firefox.find_element(By.ID, "search-input")
     box.click()
     box.send_keys("ㄷㄹ")
-    found = wait_for(firefox, "var b = document.getElementById('search-suggestions'); return !b.hidden && b.getAttribute('data-query') === 'ㄷㄹ' && [...b.children].map(li => li.textContent)")
+    found = wait_for(firefox, "var b = document.getElementById('search-suggestions'); return !b.hidden && b.getAttribute('data-complete') === 'ㄷㄹ' && [...b.children].map(li => li.textContent)")
     assert set(found) == {KO_TITLES["crane-diary"], KO_TITLES["scroll-story"]}
     box.send_keys(Keys.ARROW_DOWN)
     assert firefox.execute_script("return document.getElementById('search-input').getAttribute('aria-activedescendant')") == "suggestion-0"
@@ -169,7 +169,7 @@ def test_comforts_work_in_firefox_without_touching_address_or_history(firefox, c
     box.clear()
     box.click()
     box.send_keys("lanter")
-    assert wait_for(firefox, "var b = document.getElementById('search-suggestions'); return b.getAttribute('data-query') === 'lanter' && b.children.length") == 8
+    assert wait_for(firefox, "var b = document.getElementById('search-suggestions'); return b.getAttribute('data-complete') === 'lanter' && b.children.length") == 8
     box.send_keys(Keys.ESCAPE)
     assert firefox.execute_script("return document.getElementById('search-suggestions').hidden") is True
 

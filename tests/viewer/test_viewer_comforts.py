@@ -168,7 +168,7 @@ def _type_and_wait(page, text: str) -> list[str]:
     page.fill("#search-input", "")
     page.click("#search-input")
     page.keyboard.type(text, delay=20)
-    page.wait_for_function(f"() => document.getElementById('search-suggestions').getAttribute('data-query') === {text!r}")
+    page.wait_for_function(f"() => document.getElementById('search-suggestions').getAttribute('data-complete') === {text!r}")
     return _suggestions(page)
 
 
@@ -191,6 +191,15 @@ def test_suggestions_show_the_first_eight_and_work_by_keyboard(page, bundle):
     where = open_view(page, bundle, "", ".list li")
     found = _type_and_wait(page, "lanter")
     assert len(found) == 8 and set(found) <= set(LANTERNS)
+    # The next keystroke narrows the list on screen at once, before the index answers.
+    narrowed = page.evaluate("""() => {
+        const input = document.getElementById('search-input'), box = document.getElementById('search-suggestions');
+        input.value = 'lantern story 1';
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+        return [box.getAttribute('data-query'), [...box.children].map(li => li.textContent)];
+    }""")
+    assert narrowed[0] == "lantern story 1" and narrowed[1] and all(title.startswith("Lantern Story 1") for title in narrowed[1])
+    found = _type_and_wait(page, "lanter")
     box = page.locator("#search-input")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "true"
     assert page.get_attribute("#search-suggestions", "role") == "listbox"

@@ -225,6 +225,7 @@ var InfopackComforts = (function () {
         box.textContent = '';
         box.hidden = true;
         box.removeAttribute('data-query');
+        box.removeAttribute('data-complete');
         input.setAttribute('aria-expanded', 'false');
         input.removeAttribute('aria-activedescendant');
       }
@@ -245,7 +246,9 @@ var InfopackComforts = (function () {
         close();
         if (row) api.navigate(api.articleRoute(row));
       }
-      function draw(query, found) {
+      /* `complete`: the first eight from the index; otherwise the last list narrowed to the new text
+       * (shown at once while the index is asked, which may need files not yet decoded). */
+      function draw(query, found, complete) {
         rows = found;
         active = -1;
         box.textContent = '';
@@ -258,6 +261,7 @@ var InfopackComforts = (function () {
           box.appendChild(option);
         });
         box.setAttribute('data-query', query);
+        if (complete) box.setAttribute('data-complete', query); else box.removeAttribute('data-complete');
         box.hidden = !found.length;
         input.setAttribute('aria-expanded', found.length ? 'true' : 'false');
         input.removeAttribute('aria-activedescendant');
@@ -267,6 +271,8 @@ var InfopackComforts = (function () {
         var mine = ++asked;
         var engine = api.searchEngine();
         if (!engine || !query.trim()) { close(); return; }
+        var narrowed = rows.filter(function (row) { return InfopackSearch.covers(row[1], query); });
+        if (narrowed.length) draw(query, narrowed, false);
         // Each catalog entry may cost a catalog file to decode, so hits are looked at a batch at a time.
         function titled(hits, from, found) {
           if (mine !== asked) return null;
@@ -281,7 +287,7 @@ var InfopackComforts = (function () {
           return titled(hits, 0, []);
         }).then(function (found) {
           if (!found || mine !== asked || document.activeElement !== input) return;
-          draw(query, found.slice(0, SUGGESTIONS_SHOWN));
+          draw(query, found.slice(0, SUGGESTIONS_SHOWN), true);
         }, function () { if (mine === asked) close(); });
       }
 
