@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "ce62758ee9d11fde2c32e8599e57ec7ceb1be2cc1d093a171ab490f17dbbf0b9",
-        "generated": "30e10d57b99a55ef694a2bbf77d14fe5d1be8e23252ffe2a52fa84e9a751a3aa",
+        "example": "a4dfee89d50fc48cf76905090ff171cb661bc183c8d430450ad9d26a3f588ee7",
+        "generated": "6aa0d83a2b542ff14c070dab34196656610125bbe74e2401e5a2dd3c80946dc5",
     },
 }
 

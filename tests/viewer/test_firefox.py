@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from infopack.build.assemble import build_bundle
+from kit.comforts import KO_TITLES, LANTERNS, LONG_SLUG, RELATED_SAME_LANGUAGE, SECTIONS, build_comfort_bundle
 from kit.content import REPO, copy_with_flipped_bit, only_file
 
 FIREFOX = "/usr/bin/firefox-esr"
@@ -108,3 +109,69 @@ def test_damaged_file_gives_a_message_in_firefox(firefox, bundle, tmp_path):
 def test_one_file_variant_in_firefox(firefox, bundle, tmp_path):
     firefox.navigate(only_file(bundle, "phone.html", tmp_path).as_uri())
     assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
+
+
+@pytest.fixture(scope="module")
+def comforts(tmp_path_factory) -> Path:
+    return build_comfort_bundle(tmp_path_factory.mktemp("ff-comforts"))
+
+
+WHERE = "return [location.href, document.title, history.length]"
+
+
+def test_comforts_work_in_firefox_without_touching_address_or_history(firefox, comforts):
+    """Contents, related articles, previous/next in a topic, random, suggestions by keyboard."""
+    from marionette_driver.by import By
+    from marionette_driver.keys import Keys
+
+    firefox.navigate((comforts / "index.html").as_uri())
+    wait_for(firefox, "return document.querySelectorAll('.list li').length")
+    where = firefox.execute_script(WHERE)
+
+    # Contents: a jump is a scroll, with focus on the heading, and no fragment.
+    firefox.execute_script(f"document.querySelector('a.title[data-route=\"/a/{LONG_SLUG}\"]').click()")
+    wait_for(firefox, "return document.querySelector('article .toc')")
+    links = firefox.execute_script("return [...document.querySelectorAll('.toc a')].map(a => a.textContent)")
+    assert links == SECTIONS
+    firefox.execute_script("document.querySelectorAll('.toc a')[3].click()")
+    assert wait_for(firefox, f"return document.activeElement.textContent === {SECTIONS[3]!r} && window.scrollY > 300")
+    # Captions and related articles.
+    assert firefox.execute_script("return document.querySelectorAll('article figure.captioned figcaption').length") == 2
+    related = wait_for(firefox, "var n = document.querySelectorAll('.related li a'); return n.length && [...n].map(a => a.textContent)")
+    assert related == RELATED_SAME_LANGUAGE
+
+    # Previous/next follow the topic list.
+    firefox.execute_script("document.getElementById('back-button').click()")
+    wait_for(firefox, "return document.querySelectorAll('.list li').length")
+    firefox.execute_script("document.querySelector('a.chip[data-route=\"/tag/lantern\"]').click()")
+    assert wait_for(firefox, "var n = document.querySelectorAll('.list li'); return n.length === 12") is True
+    titles = firefox.execute_script("return [...document.querySelectorAll('.list li a.title')].map(a => a.textContent)")
+    assert sorted(titles) == LANTERNS
+    firefox.execute_script("document.querySelectorAll('.list li a.title')[3].click()")
+    nxt = wait_for(firefox, "var a = document.querySelector('.pager a[rel=next]'); return a && a.textContent")
+    assert nxt == titles[4] + " →"
+
+    # Random.
+    firefox.execute_script("document.querySelector('main .after button.random').click()")
+    wait_for(firefox, f"var h = document.querySelector('article h1'); return h && h.textContent !== {titles[3]!r}")
+
+    # Suggestions, typed for real: 초성, arrows, Enter.
+    box = firefox.find_element(By.ID, "search-input")
+    box.click()
+    box.send_keys("ㄷㄹ")
+    found = wait_for(firefox, "var b = document.getElementById('search-suggestions'); return !b.hidden && b.getAttribute('data-complete') === 'ㄷㄹ' && [...b.children].map(li => li.textContent)")
+    assert set(found) == {KO_TITLES["crane-diary"], KO_TITLES["scroll-story"]}
+    box.send_keys(Keys.ARROW_DOWN)
+    assert firefox.execute_script("return document.getElementById('search-input').getAttribute('aria-activedescendant')") == "suggestion-0"
+    box.send_keys(Keys.ENTER)
+    assert wait_for(firefox, f"var h = document.querySelector('article h1'); return h && h.textContent === {found[0]!r}")
+    box = firefox.find_element(By.ID, "search-input")
+    box.clear()
+    box.click()
+    box.send_keys("lanter")
+    assert wait_for(firefox, "var b = document.getElementById('search-suggestions'); return b.getAttribute('data-complete') === 'lanter' && b.children.length") == 8
+    box.send_keys(Keys.ESCAPE)
+    assert firefox.execute_script("return document.getElementById('search-suggestions').hidden") is True
+
+    assert firefox.execute_script(WHERE) == where
+    assert firefox.execute_script("return location.hash") == ""

@@ -627,6 +627,19 @@ var InfopackSearch = (function () {
     return merged;
   }
 
+  // True when every part of the query matches somewhere in the text, by the same rules as the
+  // highlighting (so 초성 and a half-typed last syllable count): the viewer's title suggestions.
+  function covers(text, query) {
+    var slots = plan(String(query || ""));
+    if (!slots.length) return false;
+    var f = foldForMatching(String(text || "").normalize("NFC"));
+    return slots.every(function (slot) {
+      var spans = [];
+      slot.forEach(function (a) { altSpans(f, a, spans); });
+      return spans.length > 0;
+    });
+  }
+
   // Pieces of the (NFC) text with the query's matches marked; render each with textContent.
   function highlight(text, query) {
     var source = String(text || "").normalize("NFC");
@@ -687,6 +700,7 @@ var InfopackSearch = (function () {
     plan: plan,
     highlight: highlight,
     snippet: snippet,
+    covers: covers,
     compareTerms: compareTerms
   };
 })();

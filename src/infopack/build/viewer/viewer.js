@@ -13,31 +13,33 @@
   // ---------------------------------------------------------------- strings (ko / en)
   var STRINGS = {
     en: {
-      library: 'Library', articles: 'articles', all: 'All', more: 'Show more', back: 'Back to the library', backResults: 'Back to the results', goBack: 'Back',
+      library: 'Library', articles: '{n} articles', oneArticle: '1 article', all: 'All', more: 'Show more', back: 'Back to the library', backResults: 'Back to the results', goBack: 'Back',
       previous: 'Previous', next: 'Next', search: 'Search', searchPlaceholder: 'Search this library',
-      results: 'results', noResults: 'Nothing found.', notFound: 'There is no article with this address.',
+      results: '{n} results', oneResult: '1 result', noResults: 'Nothing found.', notFound: 'There is no article with this address.',
       damagedArticle: 'This article cannot be read: part of this card is damaged or missing ({file}). Other articles still work.',
       damagedList: 'Part of this card is damaged or missing ({file}). The list may be incomplete.',
       check: 'Check this card', checkIntro: 'Checks every data file of this library against the fingerprint recorded when it was made. Nothing leaves this device.',
       checkLimit: 'This check finds accidental damage, such as a worn card or a bad copy. It cannot find forgery: whoever changes a card on purpose can also put a changed copy of this page on it, with fingerprints that match, and the check would still say that everything is intact. Partners who copy and hand out cards: check each card on a computer with the command infopack verify and the publisher\'s public key. It checks the publisher\'s signature, which nobody can make without the publisher\'s secret key.',
       checkStart: 'Start check', checking: 'Checking', checkOk: 'All {n} data files are intact: no accidental damage found.',
       checkBad: '{bad} of {n} data files are damaged or missing:', affected: 'Articles that cannot be read:',
-      safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', searchUnavailable: 'Search is not available in this library.',
+      safety: 'Reading safely', language: 'Language', tags: 'Topics', years: 'Years', articleLanguage: 'Articles in', filters: 'Languages, topics, years',
+      uiLanguage: 'Menus', uiLanguageTitle: 'Show the menus and notices of this page in Korean (the articles stay as they are)', searchUnavailable: 'Search is not available in this library.',
       switchTo: '한국어', missingMedia: 'Images, audio and video are not included in this single file. Open index.html on the card to see them.',
       loading: 'Loading…', error: 'Something went wrong: ', volume: 'Volume {n} of {total}',
       openPhone: 'This browser cannot read the library\'s other files from here (phones often open only one file). Open phone.html from the same card instead: it holds the whole library in one file.'
     },
     ko: {
-      library: '도서관', articles: '개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기', backResults: '검색 결과로 돌아가기', goBack: '뒤로',
+      library: '도서관', articles: '{n}개의 글', oneArticle: '1개의 글', all: '전체', more: '더 보기', back: '목록으로 돌아가기', backResults: '검색 결과로 돌아가기', goBack: '뒤로',
       previous: '이전 글', next: '다음 글', search: '검색', searchPlaceholder: '이 도서관에서 검색',
-      results: '개의 결과', noResults: '찾은 글이 없습니다.', notFound: '이 주소의 글이 없습니다.',
+      results: '{n}개의 결과', oneResult: '1개의 결과', noResults: '찾은 글이 없습니다.', notFound: '이 주소의 글이 없습니다.',
       damagedArticle: '이 글을 읽을 수 없습니다. 카드의 일부가 손상되었거나 없습니다 ({file}). 다른 글은 읽을 수 있습니다.',
       damagedList: '카드의 일부가 손상되었거나 없습니다 ({file}). 목록이 완전하지 않을 수 있습니다.',
       check: '카드 검사', checkIntro: '이 도서관의 모든 자료 파일을 만들 때 기록한 지문과 비교합니다. 아무것도 이 기기 밖으로 나가지 않습니다.',
       checkLimit: '이 검사는 카드가 닳거나 잘못 복사되어 생긴 우발적인 손상을 찾습니다. 위조는 찾지 못합니다. 카드를 일부러 바꾼 사람은 이 검사 화면과 지문도 함께 바꿔 넣을 수 있고, 그러면 이 검사는 여전히 모두 온전하다고 말합니다. 카드를 복사해 나누어 주는 협력자는 컴퓨터에서 발행처의 공개 키로 infopack verify 명령을 실행해 카드마다 확인하십시오. 이 명령은 발행처의 서명을 확인하며, 그 서명은 발행처의 비밀 키 없이는 아무도 만들 수 없습니다.',
       checkStart: '검사 시작', checking: '검사 중', checkOk: '자료 파일 {n}개가 모두 온전합니다. 우발적인 손상은 없습니다.',
       checkBad: '자료 파일 {n}개 중 {bad}개가 손상되었거나 없습니다:', affected: '읽을 수 없는 글:',
-      safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
+      safety: '안전하게 읽기', language: '언어', tags: '주제', years: '연도', articleLanguage: '글의 언어', filters: '언어, 주제, 연도',
+      uiLanguage: '메뉴', uiLanguageTitle: '이 페이지의 메뉴와 안내를 영어로 보기 (글은 그대로입니다)', searchUnavailable: '이 도서관에서는 검색을 쓸 수 없습니다.',
       switchTo: 'English', missingMedia: '이 한 파일에는 그림, 소리, 동영상이 들어 있지 않습니다. 카드의 index.html을 열면 볼 수 있습니다.',
       loading: '불러오는 중…', error: '문제가 생겼습니다: ', volume: '전체 {total}권 중 {n}권',
       openPhone: '이 브라우저는 여기에서 도서관의 다른 파일을 읽을 수 없습니다(전화기는 흔히 파일 하나만 엽니다). 같은 카드에 있는 phone.html을 여십시오. 도서관 전체가 그 파일 하나에 들어 있습니다.'
@@ -50,6 +52,9 @@
     if (ROOT.bundle.lang === 'ko' || ROOT.bundle.lang === 'en') return ROOT.bundle.lang;
     return (navigator.language || '').slice(0, 2) === 'ko' ? 'ko' : 'en';
   }
+  /* "3개의 결과", "3 results", "1 result": the number inside the sentence, the Korean way. */
+  var SINGULAR = { articles: 'oneArticle', results: 'oneResult' };
+  function countText(key, n) { return n === 1 ? t(SINGULAR[key]) : t(key, { n: n }); }
   function t(key, values) {
     var text = STRINGS[uiLang][key] || STRINGS.en[key] || key;
     if (values) for (var name in values) text = text.split('{' + name + '}').join(String(values[name]));
@@ -311,28 +316,52 @@
   }
 
   // ---------------------------------------------------------------- library
-  function filterChips(filter) {
+  /* The articles' language has its own labelled group, apart from the interface language switch
+   * in the header, so the two are not taken for each other. */
+  function languageChips(filter) {
     var chips = [chip(t('all'), '/', !filter.tag && !filter.lang && !filter.year)];
     Object.keys(ROOT.langs).forEach(function (code) {
       chips.push(chip((LANG_NAMES[code] || code) + ' ' + ROOT.langs[code], '/lang/' + code, filter.lang === code));
     });
+    return labelledChips('articleLanguage', chips);
+  }
+  function labelledChips(key, chips) {
+    return el('nav', { 'class': 'filters', 'aria-label': t(key) }, [el('span', { 'class': 'filters-label', 'aria-hidden': 'true', text: t(key) + ':' })].concat(chips));
+  }
+  function tagChips(filter) {
     var tags = Object.keys(ROOT.tags).sort(function (a, b) { return ROOT.tags[b] - ROOT.tags[a] || (a < b ? -1 : 1); });
-    tags.slice(0, 40).forEach(function (tag) {
-      chips.push(chip(tag, '/tag/' + encodeURIComponent(tag), filter.tag === tag));
+    if (!tags.length) return null;
+    return labelledChips('tags', tags.slice(0, 40).map(function (tag) {
+      return chip(tag, '/tag/' + encodeURIComponent(tag), filter.tag === tag);
+    }));
+  }
+  /* Languages, topics and years fold behind one control on a narrow screen, so the first screen shows articles. */
+  var WIDE_SCREEN = '(min-width: 40rem)';
+  function facetBox(filter) {
+    var groups = [languageChips(filter), tagChips(filter), yearChips(filter)].filter(Boolean);
+    var current = filter.tag || filter.year || (filter.lang ? LANG_NAMES[filter.lang] || filter.lang : '');
+    var summary = el('summary', null, [t('filters') + (current ? ': ' + current : '')]);
+    var box = el('details', { 'class': 'facets' }, [summary].concat(groups));
+    if (window.matchMedia && window.matchMedia(WIDE_SCREEN).matches) box.open = true;
+    return box;
+  }
+
+  /* One facet list ("tag:x" or "lang:ko") as article numbers in library order. */
+  function facetIds(key) {
+    var shard = fnv1a(key) % (ROOT.facet_shards || 1);
+    return json('facet/' + pad(shard, 2)).then(function (table) {
+      var deltas = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : [];
+      var ids = new Array(deltas.length), id = 0;
+      for (var i = 0; i < deltas.length; i++) { id += deltas[i]; ids[i] = id; }
+      return ids;
     });
-    return el('nav', { 'class': 'filters', 'aria-label': t('tags') }, chips);
   }
 
   /* The article numbers a library view shows, as {length, at(i)}: all, one year (a range, since
    * the library is in date order), or a tag/language (a facet list, one small file). */
   function idSource(filter) {
     if (filter.tag || filter.lang) {
-      var key = filter.tag ? 'tag:' + filter.tag : 'lang:' + filter.lang;
-      var shard = fnv1a(key) % (ROOT.facet_shards || 1);
-      return json('facet/' + pad(shard, 2)).then(function (table) {
-        var deltas = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : [];
-        var ids = new Array(deltas.length), id = 0;
-        for (var i = 0; i < deltas.length; i++) { id += deltas[i]; ids[i] = id; }
+      return facetIds(filter.tag ? 'tag:' + filter.tag : 'lang:' + filter.lang).then(function (ids) {
         return { length: ids.length, at: function (k) { return ids[k]; } };
       });
     }
@@ -348,7 +377,7 @@
   function yearChips(filter) {
     var years = ROOT.years || [];
     if (years.length < 2) return null;
-    return el('nav', { 'class': 'filters', 'aria-label': t('years') }, years.map(function (y) {
+    return labelledChips('years', years.map(function (y) {
       return chip(String(y[0]), '/year/' + y[0], filter.year === String(y[0]));
     }));
   }
@@ -360,11 +389,12 @@
     // A library split over several cards says which one this is; the list shows only its articles.
     var volume = ROOT.bundle.volume;
     var volumeLine = !label && volume ? el('p', { 'class': 'meta volume', text: t('volume', { n: volume[0], total: volume[1] }) }) : null;
-    var count = el('p', { 'class': 'meta' });
+    var countLine = el('p', { 'class': 'meta count' });
+    var toolbar = el('div', { 'class': 'listbar' }, [countLine, comforts.randomButton(-1)]);
     var list = el('ul', { 'class': 'list' });
-    var moreButton = el('button', { type: 'button', text: t('more'), hidden: '' });
+    var moreButton = el('button', { type: 'button', 'class': 'more', text: t('more'), hidden: '' });
     var status = el('div');
-    show(ctx, [heading, volumeLine, intro, count, filterChips(filter), yearChips(filter), list, status, moreButton]);
+    show(ctx, [heading, volumeLine, intro, toolbar, facetBox(filter), list, status, moreButton]);
     var restore = ctx.restore;
     var next = 0;
     var busy = false;
@@ -380,7 +410,8 @@
     ctx.entry.countShown = function () { return next; };
     ctx.entry.onReturn = function () { autoFill = !moreIsNear(); };
     idSource(filter).then(function (ids) {
-      count.textContent = ids.length + ' ' + t('articles');
+      ctx.entry.listIds = ids; // previous/next in an article follow this list
+      countLine.textContent = countText('articles', ids.length);
       // Appending to a view the reader has left is harmless (its nodes wait for a return); only
       // a view dropped from the in-page history stops loading.
       function fillPage(atLeast) {
@@ -447,10 +478,16 @@
       var body = el('div', { 'class': 'body', lang: row[3] });
       if (parts[1] !== null) body.appendChild(articleNodes(parts[1]));
       else body.appendChild(failureNotice('damagedArticle', parts[2]));
+      var toc = comforts.contents(body);
+      if (toc) body.insertBefore(toc, body.firstChild);
       var tags = el('p', { 'class': 'filters' }, row[5].map(function (tag) { return chip(tag, '/tag/' + encodeURIComponent(tag)); }));
       var missing = ONE_FILE && ROOT.media_omitted && row[9].length ? notice(t('missingMedia')) : null;
       var article = el('article', { lang: row[3] }, [el('h1', { text: row[1] }), meta(row), tags, missing, body]);
-      show(ctx, [el('p', null, [listLink()]), article, pager(id)]);
+      var more = el('div', { 'class': 'after' }, [comforts.randomButton(id)]);
+      show(ctx, [el('p', null, [listLink()]), article, comforts.pager(id), more]);
+      comforts.related(row, id).then(function (node) {
+        if (node && alive(ctx)) more.insertBefore(node, more.firstChild);
+      }, function () {});
       if (isCurrent(ctx)) {
         main.focus({ preventScroll: true });
         window.scrollTo(0, ctx.restore ? ctx.restore.scrollY : 0);
@@ -468,6 +505,7 @@
     var doc = new DOMParser().parseFromString('<!DOCTYPE html><body>' + html, 'text/html');
     if (ONE_FILE && ROOT.media_omitted) dropMissingMedia(doc.body);
     neutraliseLinks(doc.body);
+    comforts.captions(doc.body);
     var fragment = document.createDocumentFragment();
     while (doc.body.firstChild) fragment.appendChild(document.adoptNode(doc.body.firstChild));
     return fragment;
@@ -494,19 +532,6 @@
       var text = label || (caption ? caption.textContent : '');
       holder.replaceWith(el('p', { 'class': 'meta', text: '[' + (text || node.tagName.toLowerCase()) + ']' }));
     });
-  }
-
-  function pager(id) {
-    var nav = el('nav', { 'class': 'pager', 'aria-label': t('previous') + ' / ' + t('next') });
-    [[id - 1, 'previous', '← '], [id + 1, 'next', '']].forEach(function (spec) {
-      if (spec[0] < 0 || spec[0] >= ROOT.articles) { nav.appendChild(el('span')); return; }
-      entry(spec[0]).then(function (row) {
-        var label = spec[1] === 'previous' ? '← ' + row[1] : row[1] + ' →';
-        var node = link(articleRoute(row), { rel: spec[1] === 'previous' ? 'prev' : 'next', text: label });
-        if (spec[1] === 'previous') nav.insertBefore(node, nav.firstChild); else nav.appendChild(node);
-      }, function () {});
-    });
-    return nav;
   }
 
   // ---------------------------------------------------------------- search
@@ -543,7 +568,7 @@
     var heading = el('h1', { text: t('search') + (query ? ': ' + query : '') });
     var list = el('ul', { 'class': 'list' });
     var status = el('p', { 'class': 'meta', 'aria-live': 'polite' });
-    var langChips = el('nav', { 'class': 'filters', 'aria-label': t('language') }, [chip(t('all'), searchRoute(query, ''), !filter.lang)]
+    var langChips = labelledChips('articleLanguage', [chip(t('all'), searchRoute(query, ''), !filter.lang)]
       .concat(Object.keys(ROOT.langs).map(function (code) { return chip(LANG_NAMES[code] || code, searchRoute(query, code), filter.lang === code); })));
     show(ctx, [heading, langChips, status, list]);
     var searcher = searchEngine();
@@ -552,7 +577,8 @@
     status.textContent = t('loading');
     searcher.search(query, { lang: filter.lang || undefined, limit: 50 }).then(function (hits) {
       if (!alive(ctx)) return;
-      status.textContent = hits.length ? hits.length + ' ' + t('results') : t('noResults');
+      status.textContent = hits.length ? countText('results', hits.length) : t('noResults');
+      ctx.entry.listIds = { length: hits.length, at: function (k) { return hits[k].id; } };
       // The first rows appear as soon as their catalog entries are in; the rest follow in order.
       return showHits(hits.slice(0, 8), 0).then(function () { return showHits(hits.slice(8), 8); });
     }).then(function () {
@@ -638,23 +664,55 @@
   }
 
   // ---------------------------------------------------------------- safety page
+  /* Paragraphs; an entry starting with "## " is a section heading, "- " a step in a list. */
   var SAFETY = {
     en: ['Reading safely',
       'This library works with no internet connection and sends nothing anywhere. It stores nothing: no cookies, no saved settings.',
-      'While you read, this page never changes its address or its title, and it adds nothing to the browser\'s Back list. The browser\'s history and saved tabs record only that this file was opened (its name and place on the card, and the library\'s name), not what you searched for or read. To leave out even that, read in a private window (Ctrl+Shift+N in Chrome, Ctrl+Shift+P in Firefox), or clear the history afterwards (Ctrl+Shift+Delete).',
-      'To go back to where you were, use the ← Back button at the top of the page, or Alt+← (Backspace also works when you are not typing). The browser\'s own Back button leaves the library.',
-      'To close quickly: press Ctrl+W to close the tab, or Alt+F4 to close the browser. On a phone, close the tab from the tab list.',
-      'Remove the card when you are done. Files copied to the computer stay there until deleted.'],
+      'While you read, this page never changes its address or its title, and it adds nothing to the browser\'s Back list. The browser\'s history and saved tabs record only that this file was opened (its name and place on the card, and the library\'s name), not what you searched for or read.',
+      'To go back to where you were, use the ← Back button at the top of the page. The browser\'s own Back button leaves the library.',
+      '## On a computer (keyboard)',
+      '- Read in a private window to leave no history at all: Ctrl+Shift+N in Chrome or Edge, Ctrl+Shift+P in Firefox.',
+      '- Clear the history afterwards: Ctrl+Shift+Delete, then choose the time range and delete.',
+      '- Go back inside the library: Alt+← (Backspace also works when you are not typing).',
+      '- Close quickly: Ctrl+W closes the tab, Alt+F4 closes the browser.',
+      '## On a phone (Android)',
+      '- Read in a private tab: in Chrome, tap ⋮ (top right), then New Incognito tab, and open the file there. In Firefox, tap the mask icon on the home screen.',
+      '- Clear Chrome\'s history afterwards: tap ⋮, then History, then Delete browsing data; choose a time range (for example Last hour), tick Browsing history, and tap Delete data.',
+      '- In Firefox: tap ⋮, then Settings, then Delete browsing data.',
+      '- Close quickly: tap the square tabs button and swipe the tab away, then remove the app from the recent apps list.',
+      '## When you are done',
+      'Remove the card. Files copied to a computer or phone stay there until deleted.'],
     ko: ['안전하게 읽기',
       '이 도서관은 인터넷 없이 작동하며 아무 곳에도 아무것도 보내지 않습니다. 쿠키나 저장된 설정 같은 것을 남기지 않습니다.',
-      '읽는 동안 이 페이지는 주소도 제목도 바꾸지 않고, 브라우저의 "뒤로" 목록에 아무것도 더하지 않습니다. 브라우저의 방문 기록과 저장된 탭에는 이 파일을 열었다는 것(카드 안의 파일 이름과 위치, 도서관 이름)만 남고, 무엇을 검색하고 읽었는지는 남지 않습니다. 그것조차 남기지 않으려면 시크릿 창(크롬: Ctrl+Shift+N, 파이어폭스: Ctrl+Shift+P)에서 읽거나, 읽은 뒤 방문 기록을 지우십시오(Ctrl+Shift+Delete).',
-      '보던 곳으로 돌아가려면 페이지 맨 위의 ← 뒤로 단추나 Alt+← 를 누르십시오(글자를 입력하는 중이 아니면 Backspace 도 됩니다). 브라우저 자체의 뒤로 단추를 누르면 도서관에서 나가게 됩니다.',
-      '빨리 닫으려면: Ctrl+W를 누르면 탭이 닫히고, Alt+F4를 누르면 브라우저가 닫힙니다. 전화기에서는 탭 목록에서 탭을 닫으십시오.',
-      '다 읽은 뒤에는 카드를 빼십시오. 컴퓨터로 복사한 파일은 지울 때까지 남아 있습니다.']
+      '읽는 동안 이 페이지는 주소도 제목도 바꾸지 않고, 브라우저의 "뒤로" 목록에 아무것도 더하지 않습니다. 브라우저의 방문 기록과 저장된 탭에는 이 파일을 열었다는 것(카드 안의 파일 이름과 위치, 도서관 이름)만 남고, 무엇을 검색하고 읽었는지는 남지 않습니다.',
+      '보던 곳으로 돌아가려면 페이지 맨 위의 ← 뒤로 단추를 누르십시오. 브라우저 자체의 뒤로 단추를 누르면 도서관에서 나가게 됩니다.',
+      '## 컴퓨터에서 (키보드)',
+      '- 기록을 전혀 남기지 않으려면 시크릿 창에서 읽으십시오: 크롬과 엣지는 Ctrl+Shift+N, 파이어폭스는 Ctrl+Shift+P.',
+      '- 읽은 뒤 방문 기록 지우기: Ctrl+Shift+Delete를 누르고 기간을 고른 뒤 삭제하십시오.',
+      '- 도서관 안에서 뒤로 가기: Alt+← (글자를 입력하는 중이 아니면 Backspace 도 됩니다).',
+      '- 빨리 닫기: Ctrl+W는 탭을, Alt+F4는 브라우저를 닫습니다.',
+      '## 전화기에서 (안드로이드)',
+      '- 시크릿 탭에서 읽기: 크롬에서 오른쪽 위의 ⋮ 를 누르고 "새 시크릿 탭"을 누른 뒤 그 탭에서 파일을 여십시오. 파이어폭스에서는 첫 화면의 가면 아이콘을 누르십시오.',
+      '- 읽은 뒤 크롬 방문 기록 지우기: ⋮ → 방문 기록 → 인터넷 사용 기록 삭제를 누르고, 기간(예: 지난 1시간)을 고른 뒤 "인터넷 사용 기록"에 표시하고 "데이터 삭제"를 누르십시오.',
+      '- 파이어폭스에서는: ⋮ → 설정 → 브라우징 데이터 삭제.',
+      '- 빨리 닫기: 네모난 탭 단추를 눌러 탭을 밀어서 닫고, 최근 앱 목록에서도 앱을 지우십시오.',
+      '## 다 읽은 뒤에는',
+      '카드를 빼십시오. 컴퓨터나 전화기로 복사한 파일은 지울 때까지 남아 있습니다.']
   };
   function showSafety(ctx) {
     var text = SAFETY[uiLang];
-    show(ctx, [el('h1', { text: text[0] })].concat(text.slice(1).map(function (p) { return el('p', { text: p }); })));
+    var nodes = [el('h1', { text: text[0] })];
+    var steps = null;
+    text.slice(1).forEach(function (line) {
+      if (line.slice(0, 2) === '- ') {
+        if (!steps) { steps = el('ul', { 'class': 'steps' }); nodes.push(steps); }
+        steps.appendChild(el('li', { text: line.slice(2) }));
+        return;
+      }
+      steps = null;
+      nodes.push(line.slice(0, 3) === '## ' ? el('h2', { text: line.slice(3) }) : el('p', { text: line }));
+    });
+    show(ctx, nodes);
   }
 
   // ---------------------------------------------------------------- navigation (in memory only)
@@ -843,8 +901,10 @@
     var input = document.getElementById('search-input');
     input.placeholder = t('searchPlaceholder');
     var switcher = document.getElementById('lang-switch');
-    switcher.textContent = t('switchTo');
-    switcher.lang = uiLang === 'ko' ? 'en' : 'ko';
+    switcher.textContent = t('uiLanguage') + ': ';
+    switcher.appendChild(el('span', { lang: uiLang === 'ko' ? 'en' : 'ko', text: t('switchTo') }));
+    switcher.lang = uiLang;
+    switcher.title = t('uiLanguageTitle');
     document.getElementById('back-label').textContent = t('goBack');
     document.getElementById('back-button').title = t('goBack') + ' (Alt+←)';
     document.getElementById('safety-link').textContent = t('safety');
@@ -856,8 +916,10 @@
   function wireChrome() {
     var input = document.getElementById('search-input');
     var form = document.getElementById('search-form');
+    var suggestions = comforts.wireSuggestions(input, document.getElementById('search-suggestions'));
     form.addEventListener('submit', function (event) {
       event.preventDefault();
+      suggestions.close();
       clearTimeout(searchTimer);
       goSearch(input.value);
     });
@@ -924,7 +986,19 @@
     navigate(searchRoute(query, onSearch ? r.params.lang || '' : ''), onSearch);
   }
 
+  /* What comforts.js may use of the viewer (see its header). */
+  var comforts = null;
+  function comfortsApi() {
+    return {
+      el: el, link: link, t: t, lang: function () { return uiLang; }, entry: entry, facet: facetIds,
+      articleRoute: articleRoute, articleCount: function () { return ROOT.articles; }, navigate: navigate,
+      searchEngine: searchEngine, markMatches: markMatches,
+      listBelow: function () { var i = listViewBelow(); return i >= 0 ? stack[i].listIds || null : null; }
+    };
+  }
+
   function start() {
+    comforts = InfopackComforts.install(comfortsApi());
     if (ONE_FILE) collectInlinePayloads();
     applyUiStrings();
     wireChrome();
