@@ -150,16 +150,16 @@ def build_bundle(
         staging.move_into_place(force)
     warnings = [w for r in rendered for w in r.warnings]
     say(f"wrote {out_dir}")
-    written = {f.path for f in files}
+    file_paths = {f.path for f in files}
     return BuildResult(
         bundle_dir=out_dir,
         index_html=out_dir / "index.html",
-        one_file_html=(out_dir / ONE_FILE_NAME) if ONE_FILE_NAME in written else None,
+        one_file_html=(out_dir / ONE_FILE_NAME) if ONE_FILE_NAME in file_paths else None,
         articles=len(articles),
         total_bytes=total,
         warnings=warnings,
         signature=signature,
-        library_pack=(out_dir / LIBRARY_PACK_NAME) if LIBRARY_PACK_NAME in written else None,
+        library_pack=(out_dir / LIBRARY_PACK_NAME) if LIBRARY_PACK_NAME in file_paths else None,
         phone_picks_pack=any(f.path == ONE_FILE_NAME and f.picks_pack for f in files),
     )
 

@@ -693,7 +693,8 @@
           // A damaged pack costs only the articles whose own fingerprints fail.
           return Promise.all(inDamagedPacks.map(function (row) {
             var packName = 'text/' + pad(row[6], 4);
-            return loadChecked(packName, true).then(function (pack) { return checkedFrame(packName, pack, row); })
+            // loadPayload, not loadChecked: one load per pack however many of its articles ask.
+            return loadPayload(packName).then(function (pack) { return checkedFrame(packName, pack, row); })
               .then(function () { return null; }, function () { return row; });
           })).then(function (lost) { lost.forEach(function (row) { if (row) found.push(row); }); });
         }, function () {});
