@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "ce62758ee9d11fde2c32e8599e57ec7ceb1be2cc1d093a171ab490f17dbbf0b9",
-        "generated": "30e10d57b99a55ef694a2bbf77d14fe5d1be8e23252ffe2a52fa84e9a751a3aa",
+        "example": "8a75681e4677b529f8f99be6192c4ef86ec5aa13d30d52d9783b41f2e27b50c8",
+        "generated": "d5731fbdbbe145a37ab82a263683e17bc930e5bea4315d6541cfe0d5534eee4f",
     },
 }
 
