@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "8a75681e4677b529f8f99be6192c4ef86ec5aa13d30d52d9783b41f2e27b50c8",
-        "generated": "d5731fbdbbe145a37ab82a263683e17bc930e5bea4315d6541cfe0d5534eee4f",
+        "example": "0f2c3e601b4c622b5223825cc165f5e63eb215755f5ee655b5e07907d2f3ef49",
+        "generated": "ad84da2769d8fed9798cba0b066de2e62dc32aa8c7249b1d68e052a2e1dcdf1f",
     },
 }
 

@@ -128,11 +128,19 @@ def test_index_html_alone_offers_the_library_pack_picker(page, bundle, tmp_path)
     page.goto(alone.as_uri())
     page.wait_for_selector(PICKER)
     assert "phone.html" in page.inner_text(".notice")
+    tried = len(page.requested_urls)  # the data files it looked for, which told it to offer the picker
     pick_pack(page, bundle / "library.pack")
     page.wait_for_selector(".list li")
     assert page.locator(".list li").count() == 9
     page.click("text=How to read this library safely")
     page.wait_for_selector("article .body > *")
+    page.evaluate("document.querySelector('a[data-route=\"/\"]').click()")
+    page.wait_for_selector(".list li")
+    page.click("text=도서관에 오신 것을 환영합니다")  # an article with media, which cannot load from here
+    page.wait_for_selector("article .body > *")
+    assert page.locator("article img, article audio, article video").count() == 0
+    assert page.requested_urls[tried:] == []  # from the pick on, nothing is requested, not even media
+    assert all(url.startswith(alone.parent.as_uri()) for url in page.requested_urls)
     storage_is_empty(page)
 
 

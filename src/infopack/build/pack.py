@@ -89,9 +89,10 @@ def pack_articles(html_documents: list[bytes], level: int = LEVEL) -> PackedText
 
 
 # Per-article check (docs/FORMAT.md section 4): the first 16 hex digits (64 bits) of the SHA-256 of
-# the article's frame, in its catalog entry. Enough to tell damage from chance (2^-64), and about 9
-# bytes per article after compression, where the full 64 digits would cost about 33
-# (BENCHMARKS.md, "Phones at any size, damage that costs one article").
+# the article's frame, in its catalog entry. Enough to tell damage from chance (2^-64), at 11 bytes
+# per article after compression. zstd frame checksums would cost 4, but would need an XXH64 in our
+# JS decoder and would let damaged bytes reach the decoder before the check (BENCHMARKS.md,
+# "Phones at any size, damage that costs one article").
 ARTICLE_DIGEST_HEX = 16
 
 

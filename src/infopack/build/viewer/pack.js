@@ -96,7 +96,7 @@ var InfopackPack = (function () {
   }
 
   function reader(file, dataStart, index, files) {
-    var where = {};
+    var where = Object.create(null); // names come from the file: no "__proto__" surprises
     (index && index.payloads || []).forEach(function (item) { where[item[0]] = item; });
     // Every payload this page knows must be in the pack with the same length and fingerprint;
     // otherwise the pack was made for another library (or another edition of this one).

@@ -342,6 +342,9 @@
   function packPicker(intro) {
     return InfopackPack.picker(uiLang, ROOT.files, intro, function (reader) {
       packReader = reader;
+      // index.html that cannot reach its sibling files cannot load media either: from here on it
+      // reads like phone.html, media removed before anything tries to load them.
+      if (!ONE_FILE) { ONE_FILE = true; ROOT.media_omitted = !!ROOT.files.media; }
       payloadCache = {};
       textCacheOrder = [];
       jsonCache = {};
