@@ -99,7 +99,8 @@ def card_bytes(bundle: Path) -> None:
 
 def phone_page(bundle: Path, folder: Path) -> Path:
     """phone.html asking for library.pack, alone in a folder (a phone's content:// view of it)."""
-    root = {**root_of(bundle / "index.html"), "one_file": True, "media_omitted": False, "library_pack": LIBRARY_PACK_NAME}
+    root = {**root_of(bundle / "index.html"), "one_file": True, "media_omitted": False, "library_pack": LIBRARY_PACK_NAME,
+            "needs_pack": True}
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "phone.html"
     page.write_bytes(render_viewer(root, root["bundle"]["lang"]))

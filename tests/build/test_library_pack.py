@@ -60,14 +60,15 @@ def test_swapped_byte_in_library_pack_is_refused_by_the_reference_reader(bundle)
 
 def test_small_library_keeps_inline_phone_html(bundle):
     html = (bundle / "phone.html").read_text(encoding="utf-8")
-    assert 'data-payload="cat/0000"' in html and '"library_pack"' not in html
+    assert 'data-payload="cat/0000"' in html and '"needs_pack"' not in html
+    assert root_document(bundle, "phone.html")["library_pack"] == root_document(bundle)["library_pack"] == "library.pack"
 
 
 def test_big_library_gets_phone_html_that_asks_for_library_pack(tmp_path):
     result = build_bundle(EXAMPLE_CONTENT, tmp_path / "big", one_file_limit=1000)
     assert result.phone_picks_pack and result.library_pack == tmp_path / "big" / "library.pack"
     root = root_document(tmp_path / "big", "phone.html")
-    assert root["library_pack"] == "library.pack" and root["one_file"] is True
+    assert root["needs_pack"] is True and root["library_pack"] == "library.pack" and root["one_file"] is True
     html = (tmp_path / "big" / "phone.html").read_text(encoding="utf-8")
     assert "<script type=\"text/plain\" data-payload=" not in html and len(html) < 400_000  # the viewer alone
 
@@ -76,6 +77,7 @@ def test_no_phone_leaves_out_phone_html_and_library_pack_and_summary_says_which_
     plain = run_infopack("build", str(EXAMPLE_CONTENT), "--out", str(tmp_path / "computer"), "--no-phone", "--quiet", timeout=120)
     assert plain.returncode == 0, plain.stderr
     assert not (tmp_path / "computer" / "phone.html").exists() and not (tmp_path / "computer" / "library.pack").exists()
+    assert "library_pack" not in root_document(tmp_path / "computer")  # no second copy to offer
     assert "phone readers: none" in plain.stdout
     default = run_infopack("build", str(EXAMPLE_CONTENT), "--out", str(tmp_path / "card"), "--quiet", timeout=120)
     assert f"open on a phone (one file): {(tmp_path / 'card' / 'phone.html').resolve()}" in default.stdout

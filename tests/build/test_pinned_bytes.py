@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "0f2c3e601b4c622b5223825cc165f5e63eb215755f5ee655b5e07907d2f3ef49",
-        "generated": "ad84da2769d8fed9798cba0b066de2e62dc32aa8c7249b1d68e052a2e1dcdf1f",
+        "example": "3dde5186fd48e770002879cb48791d80748fee0ca6ee077a4f2d2d6f867aafe3",
+        "generated": "ce7fff14d0d7aedd6d02cd5c13327e8797882b1259a07a6fcff26dcacc151569",
     },
 }
 

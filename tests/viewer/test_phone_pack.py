@@ -62,6 +62,34 @@ def test_bit_flipped_in_one_article_loses_only_that_article(page, bundle, tmp_pa
     assert len(lost) == 1 and hit.title in lost[0]
 
 
+def test_damaged_article_reads_from_the_second_copy_in_library_pack(page, bundle, tmp_path):
+    hit, _neighbour = neighbours_in_one_pack(bundle)
+    damaged = copy_with_article_bit_flipped(bundle, tmp_path / "damaged", hit)
+    page.goto(damaged.joinpath("index.html").as_uri() + "#/a/" + hit.slug)
+    page.wait_for_selector("article .body .notice " + PICKER)  # offered beside the damage it names
+    pick_pack(page, damaged / "library.pack")
+    page.wait_for_selector("article .body > :not(.notice)")
+    assert page.locator("article .body .notice").count() == 0
+    assert page.locator("article img").count() >= 0 and all(u.startswith("file:") for u in page.requested_urls)
+    # The card check still reports the damaged data file: the copy is a way to read, not a repair.
+    page.evaluate("document.getElementById('check-link').click()")
+    page.click("text=검사 시작")
+    page.wait_for_selector("h2:has-text('읽을 수 없는 글')")
+    assert f"data/{hit.pack}.js" in page.inner_text("main")
+
+
+def test_data_file_that_no_longer_runs_reads_from_library_pack(page, bundle, tmp_path):
+    # A flip can break the script itself (a quote or an escape): the whole pack is lost from data/.
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    target = broken / "data" / "text" / "0000.js"
+    target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])
+    page.goto(broken.joinpath("index.html").as_uri() + "#/a/reading-safely-en")
+    pick_pack(page, broken / "library.pack")
+    page.wait_for_selector("article .body > :not(.notice)")
+    assert "without an internet connection" in page.inner_text("article")
+
+
 def test_phone_html_of_a_big_library_asks_for_library_pack_and_reads_it_offline(page, big_bundle, tmp_path):
     alone = only_file(big_bundle, "phone.html", tmp_path)
     shutil.copy(big_bundle / "library.pack", tmp_path / "picked.pack")  # the file a phone hands over

@@ -419,15 +419,18 @@ def _assemble(
     root = root_document(content, articles, payloads, slug_shards, facet_shards, search.meta, volume)
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
-    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
     if not phone:
+        files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
         return files
     parts = library_pack_parts(content.settings.id, content.settings.sequence, ordered)
     pack_fits = library_pack_size(parts) <= FAT32_FILE_LIMIT
     if pack_fits:
         files.append(BundleFile(LIBRARY_PACK_NAME, b"", parts))
+        # Every page then knows that the card keeps a second copy of every payload (FORMAT.md 8a).
+        root = {**root, "library_pack": LIBRARY_PACK_NAME}
     else:
         say(f"no {LIBRARY_PACK_NAME}: the library's data exceed 4 GiB, more than one file may hold on a FAT32 card")
+    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
     media_omitted = any(r.media for r in rendered)
     if _inline_bytes(ordered) <= one_file_limit:
         files.append(BundleFile(ONE_FILE_NAME, _one_file_variant(root, content, ordered, media_omitted)))
@@ -454,7 +457,7 @@ def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, by
 def _pack_picker_variant(root: dict, content: Content, media_omitted: bool) -> bytes:
     """The viewer alone, for a library too big to sit inline: it asks the reader to pick
     library.pack and reads every payload from slices of that file (docs/FORMAT.md section 8a)."""
-    one_root = {**root, "one_file": True, "media_omitted": media_omitted, "library_pack": LIBRARY_PACK_NAME}
+    one_root = {**root, "one_file": True, "media_omitted": media_omitted, "needs_pack": True}
     return render_viewer(one_root, content.settings.lang)
 
 

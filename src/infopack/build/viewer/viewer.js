@@ -78,6 +78,9 @@
   /* Set once the reader has picked library.pack (phone.html of a big library, or index.html opened
    * without its sibling files): every payload is then read from slices of that file. */
   var packReader = null;
+  /* Set once the reader has picked library.pack to stand in for damaged data files: the data
+   * files stay the source, and a payload or article that fails its check is read from the pack. */
+  var spareReader = null;
 
   var anyPayloadLoaded = false; // none at all, and the first is missing: sibling files are unreachable
   var pending = {}; // payload name -> {resolve, reject} while its <script> loads
@@ -119,24 +122,34 @@
       return Promise.resolve(early);
     }
     if (ONE_FILE) return Promise.reject(new Damage(name, 'missing'));
-    return new Promise(function (resolve, reject) {
-      pending[name] = { resolve: resolve, reject: reject };
+    // Two loads of one file at once would share one `pending` slot and the first would never
+    // settle (the card check and the article view can ask together): they share one load.
+    if (inFlight[name]) return inFlight[name];
+    var loading = inFlight[name] = new Promise(function (resolve, reject) {
+      var mine = pending[name] = { resolve: resolve, reject: reject };
       var script = document.createElement('script');
       script.src = 'data/' + name + '.js';
       script.charset = 'utf-16'; // the file's byte order mark decides in any case
+      // Only this load's own slot: promise callbacks run between a script and its load event, so
+      // a next load of the same file may already be waiting there.
+      function ours() { return pending[name] === mine; }
       script.onload = function () {
         script.remove();
         // Loaded but never called infopackData with its name: the file is damaged.
-        if (pending[name]) { delete pending[name]; reject(new Damage(name, 'damaged')); }
+        if (ours()) { delete pending[name]; reject(new Damage(name, 'damaged')); }
       };
       script.onerror = function () {
         script.remove();
-        delete pending[name];
+        if (ours()) delete pending[name];
         reject(new Damage(name, 'missing'));
       };
       document.head.appendChild(script);
     });
+    function settled() { delete inFlight[name]; }
+    loading.then(settled, settled);
+    return loading;
   }
+  var inFlight = {};
 
   /* Two bytes per UTF-16 code unit, little-endian (docs/FORMAT.md section 2). `lenient`: a text
    * pack of the wrong length is decoded as far as it goes; each article is checked on its own. */
@@ -183,9 +196,17 @@
    * since each article's frame is checked against its catalog entry (articleHtml), so that damage
    * costs only the article it hit (docs/FORMAT.md section 4). */
   function loadChecked(name, perArticle) {
+    return checkPayload(name, perArticle, fetchEncoded(name)).catch(function (error) {
+      if (!spareReader || !(error instanceof Damage)) throw error;
+      // A damaged or missing data file, read instead from the card's second copy (library.pack).
+      return checkPayload(name, perArticle, spareReader.read(name).then(function (bytes) { return { bytes: bytes }; }))
+        .catch(function () { throw error; });
+    });
+  }
+  function checkPayload(name, perArticle, encodedPromise) {
     var expected = ROOT.files[name];
     if (!expected) return Promise.reject(new Damage(name, 'missing'));
-    return fetchEncoded(name).then(function (encoded) {
+    return encodedPromise.then(function (encoded) {
       var bytes = encoded.bytes || (encoded.units !== undefined
         ? decodeUnits(name, encoded.units, expected[0], perArticle) : decodeBase64(name, encoded.base64));
       if (perArticle) { anyPayloadLoaded = true; return bytes; }
@@ -259,7 +280,11 @@
   function articleHtml(row) {
     var packName = 'text/' + pad(row[6], 4);
     return Promise.all([loadPayload(packName), dictionary()]).then(function (parts) {
-      return checkedFrame(packName, parts[0], row).then(function (frame) {
+      return checkedFrame(packName, parts[0], row).catch(function (error) {
+        if (!spareReader || !(error instanceof ArticleDamage)) throw error;
+        return spareReader.read(packName).then(function (spare) { return checkedFrame(packName, spare, row); })
+          .catch(function () { throw error; });
+      }).then(function (frame) {
         return utf8.decode(decompress(frame, parts[1]));
       });
     });
@@ -327,6 +352,10 @@
   }
   function failureNotice(key, error) {
     var node = notice(damageText(key, error));
+    if (error instanceof Damage && ROOT.library_pack && !packReader && !spareReader) {
+      // The card keeps every payload twice: the damaged one may be intact in library.pack.
+      siblingsReachable().then(function (reachable) { if (reachable) node.appendChild(sparePicker()); });
+    }
     if (error instanceof Damage && error.reason === 'missing' && !packReader) {
       siblingsReachable().then(function (reachable) {
         if (reachable) return;
@@ -337,6 +366,17 @@
       });
     }
     return node;
+  }
+  function sparePicker() {
+    return InfopackPack.picker(uiLang, ROOT.files, 'packSpareIntro', function (reader) {
+      spareReader = reader;
+      payloadCache = {};
+      textCacheOrder = [];
+      jsonCache = {};
+      dictionaryPromise = null;
+      engine = null;
+      redraw();
+    });
   }
   /* The library.pack picker; once a matching pack is open, the view on screen is drawn again. */
   function packPicker(intro) {
@@ -662,7 +702,8 @@
         if (index >= names.length) { ctx.entry.keep = true; report(bad); return; }
         var name = names[index++];
         status.textContent = t('checking') + ' ' + index + ' / ' + names.length;
-        loadChecked(name).then(next, function (error) { bad.push(error.name || name); next(); });
+        // The data files themselves (never the spare copy): the check reports what is on the card.
+        checkPayload(name, false, fetchEncoded(name)).then(next, function (error) { bad.push(error.name || name); next(); });
       })();
     });
     function report(bad) {
@@ -687,6 +728,11 @@
     });
     var shards = Math.ceil(ROOT.articles / ROOT.catalog_shard_size);
     var found = [];
+    var loaded = {}; // one load per pack, from the card's data files, however many articles ask
+    function packOnCard(packName) {
+      if (!loaded[packName]) loaded[packName] = checkPayload(packName, true, fetchEncoded(packName));
+      return loaded[packName];
+    }
     var chain = Promise.resolve();
     for (var s = 0; s < shards; s++) (function (shard) {
       chain = chain.then(function () {
@@ -696,8 +742,7 @@
           // A damaged pack costs only the articles whose own fingerprints fail.
           return Promise.all(inDamagedPacks.map(function (row) {
             var packName = 'text/' + pad(row[6], 4);
-            // loadPayload, not loadChecked: one load per pack however many of its articles ask.
-            return loadPayload(packName).then(function (pack) { return checkedFrame(packName, pack, row); })
+            return packOnCard(packName).then(function (pack) { return checkedFrame(packName, pack, row); })
               .then(function () { return null; }, function () { return row; });
           })).then(function (lost) { lost.forEach(function (row) { if (row) found.push(row); }); });
         }, function () {});
@@ -1056,10 +1101,10 @@
     wireChrome();
     window.addEventListener('hashchange', function () {
       var route = routeInAddress();
-      if (route !== null && (packReader || !ROOT.library_pack)) navigate(route);
+      if (route !== null && (packReader || !ROOT.needs_pack)) navigate(route);
     });
     // phone.html of a library too big to sit inline: nothing to show until library.pack is picked.
-    if (ROOT.library_pack && !packReader) {
+    if (ROOT.needs_pack && !packReader) {
       main.textContent = '';
       main.appendChild(el('h1', { text: ROOT.bundle.title }));
       main.appendChild(packPicker('packIntro'));
