@@ -101,6 +101,16 @@ def main(bundle: Path, flips: int) -> None:
           f"(median {sorted(several)[len(several) // 2] if several else 0}), whole pack (file no longer runs) {whole / n:.1%}")
     print(f"  articles lost per flip: {lost_now / n:.2f} now; {before * per_pack / n:.2f} when the whole pack was checked "
           f"(ratio {before * per_pack / max(lost_now, 1e-9):.0f}x)")
+    pack_file = bundle / "library.pack"
+    if pack_file.exists():
+        # In library.pack the payloads are raw bytes: a flip in a text payload hits one frame, a flip
+        # elsewhere costs that payload (a catalog shard, a search shard...) or, in the header and
+        # index, the file (the viewer refuses a pack whose index does not match its root document).
+        size = pack_file.stat().st_size
+        text = sum(length for name, (length, _digest) in root["files"].items() if name.startswith("text/"))
+        head = size - sum(length for length, _digest in root["files"].values())
+        print(f"  library.pack ({size:,} bytes): a flip lands in one article's text {text / size:.1%}, in another payload "
+              f"{(size - text - head) / size:.1%}, in the header and index {head / size:.2%} (the file is refused)")
 
 
 if __name__ == "__main__":
