@@ -197,3 +197,19 @@ def test_card_check_of_intact_media_says_so(page, bundle):
     page.wait_for_selector("#media-check-button")
     page.set_input_files("#media-check-input", str(bundle / "media"))
     page.wait_for_selector("text=미디어 파일 4개가 모두 온전합니다")
+
+
+def test_media_check_shows_progress_and_stops_when_asked(page, bundle):
+    page.goto((bundle / "index.html").as_uri() + "#/check")
+    page.wait_for_selector("#media-check-button")
+    # Each file's fingerprint takes a second here (a large video on a slow card), so Stop is
+    # pressed while the first file is being read.
+    page.evaluate("""() => {
+        const digest = crypto.subtle.digest.bind(crypto.subtle);
+        crypto.subtle.digest = (algorithm, data) => new Promise(resolve => setTimeout(resolve, 1000)).then(() => digest(algorithm, data));
+    }""")
+    page.set_input_files("#media-check-input", str(bundle / "media"))
+    page.wait_for_selector(".media-check p:has-text('미디어 검사 중 1 / 4')")
+    page.click(".media-check button:has-text('멈추기')")
+    page.wait_for_selector("text=미디어 파일 4개 중 1개를 검사하고 멈췄습니다")
+    assert page.is_enabled("#media-check-button")  # can be started again
