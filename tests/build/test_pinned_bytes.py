@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "3dde5186fd48e770002879cb48791d80748fee0ca6ee077a4f2d2d6f867aafe3",
-        "generated": "ce7fff14d0d7aedd6d02cd5c13327e8797882b1259a07a6fcff26dcacc151569",
+        "example": "fbbe85d7ab616a9ef3f40a47e8b612944b61a6d0d3cb59b63d0b86e2abb088f2",
+        "generated": "9ae13eaedd9d30e161f770dc49d7875a7ed776543ea527c2071706c4045a426b",
     },
 }
 
