@@ -100,8 +100,9 @@ def test_article_frames_decode_with_reference_zstd(example_bundle):
     assert len(catalog) == root["articles"]
     dates = [row[2] for row in catalog]
     assert dates == sorted(dates, reverse=True)
-    for slug, _title, _date, _lang, _summary, _tags, pack, offset, length, _media in catalog:
+    for slug, _title, _date, _lang, _summary, _tags, pack, offset, length, _media, digest in catalog:
         frame = payload(example_bundle, f"text/{pack:04d}")[offset : offset + length]
+        assert digest == hashlib.sha256(frame).hexdigest()[:16]  # the per-article check (FORMAT.md 4)
         html = decoder.decompress(frame).decode("utf-8")
         assert "<script" not in html and len(html) > 50, slug
 
@@ -185,7 +186,7 @@ def all_payload_text(bundle: Path) -> str:
         data = payload(bundle, name)
         if name.startswith("text/"):
             catalog = json.loads(plain.decompress(payload(bundle, "cat/0000")))
-            texts += [with_dict.decompress(data[o : o + n]).decode() for _s, _t, _d, _l, _m, _g, p, o, n, _x in catalog if f"text/{p:04d}" == name]
+            texts += [with_dict.decompress(data[o : o + n]).decode() for _s, _t, _d, _l, _m, _g, p, o, n, _x, _c in catalog if f"text/{p:04d}" == name]
         elif name != "dict":
             texts.append(plain.decompress(data).decode("utf-8", "replace"))
     return "\n".join(texts) + (bundle / "index.html").read_text() + (bundle / "manifest.json").read_text()

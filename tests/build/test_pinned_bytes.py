@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "a4dfee89d50fc48cf76905090ff171cb661bc183c8d430450ad9d26a3f588ee7",
-        "generated": "6aa0d83a2b542ff14c070dab34196656610125bbe74e2401e5a2dd3c80946dc5",
+        "example": "69952265664e4c30fc7ee775454c1fd5da2db56ed83203ea2cbd7d06986e6efe",
+        "generated": "e6c6a32a8f8e0c46a58d177bb712ec6c27885d1883b480dbd33c934fff68b123",
     },
 }
 

@@ -14,7 +14,8 @@ import pytest
 
 from infopack.build.assemble import build_bundle
 from kit.comforts import KO_TITLES, LANTERNS, LONG_SLUG, RELATED_SAME_LANGUAGE, SECTIONS, build_comfort_bundle
-from kit.content import REPO, copy_with_flipped_bit, only_file
+from kit.content import REPO, only_file
+from kit.damage import copy_with_article_bit_flipped, neighbours_in_one_pack
 
 FIREFOX = "/usr/bin/firefox-esr"
 pytestmark = pytest.mark.browser
@@ -100,10 +101,37 @@ def test_library_and_article_open_in_firefox_with_default_file_policy(firefox, b
 
 
 def test_damaged_file_gives_a_message_in_firefox(firefox, bundle, tmp_path):
-    damaged = copy_with_flipped_bit(bundle, tmp_path, "data/text/0000.js")
-    firefox.navigate((damaged / "index.html").as_uri() + "#/a/reading-safely-en")
+    hit, neighbour = neighbours_in_one_pack(bundle)
+    damaged = copy_with_article_bit_flipped(bundle, tmp_path / "damaged", hit)
+    firefox.navigate((damaged / "index.html").as_uri() + "#/a/" + hit.slug)
     message = wait_for(firefox, "var n = document.querySelector('.notice'); return n && n.textContent")
-    assert "data/text/0000.js" in message
+    assert f"data/{hit.pack}.js" in message and hit.title in message  # names the article it lost
+    firefox.navigate((damaged / "index.html").as_uri() + "#/a/" + neighbour.slug)
+    assert wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length && !b.querySelector('.notice')")
+
+
+def pick_file(client, input_id: str, path: Path) -> None:
+    """What choosing a file in the chooser does. Marionette types only into a visible input, and the
+    viewer's is hidden behind its button (whose click opens a native chooser), so it is shown first."""
+    client.execute_script(f"document.getElementById('{input_id}').hidden = false")
+    client.find_element("id", input_id).send_keys(str(path))
+
+
+def test_phone_html_reads_a_picked_library_pack_in_firefox(firefox, tmp_path):
+    big = build_bundle(REPO / "content", tmp_path / "big", one_file_limit=1000).bundle_dir
+    firefox.navigate(only_file(big, "phone.html", tmp_path).as_uri())
+    wait_for(firefox, "return document.getElementById('library-pack-input')")
+    pick_file(firefox, "library-pack-input", big / "library.pack")
+    assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
+    firefox.execute_script("document.querySelectorAll('.list li a.title')[2].click()")
+    wait_for(firefox, "var b = document.querySelector('article .body'); return b && b.children.length")
+
+
+def test_index_html_alone_offers_the_library_pack_picker_in_firefox(firefox, bundle, tmp_path):
+    firefox.navigate(only_file(bundle, "index.html", tmp_path).as_uri())
+    wait_for(firefox, "return document.getElementById('library-pack-input')")
+    pick_file(firefox, "library-pack-input", bundle / "library.pack")
+    assert wait_for(firefox, "return document.querySelectorAll('.list li').length") == 9
 
 
 def test_one_file_variant_in_firefox(firefox, bundle, tmp_path):

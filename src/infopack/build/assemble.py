@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infopack.build import media as media_stage
+from infopack.build.library_pack import FAT32_FILE_LIMIT, LIBRARY_PACK_NAME, library_pack_parts, library_pack_size
 from infopack.build.media_cache import MediaCache
 from infopack.build.output import Staging, fsync_fd, sweep_leftovers, write_manifest
 from infopack.build.pack import (
     PackedText,
     compress_json,
     data_file_text,
+    frame_digest,
     inline_data_element,
     pack_articles,
 )
@@ -76,6 +78,9 @@ class BuildResult:
     total_bytes: int
     warnings: list[str] = field(default_factory=list)
     signature: Path | None = None  # where the signature written by `sign` ended up
+    library_pack: Path | None = None  # every payload in one file (absent with phone=False)
+    # True when phone.html is too big to hold the library inline and asks for library.pack instead.
+    phone_picks_pack: bool = False
 
 
 @dataclass
@@ -84,6 +89,14 @@ class BundleFile:
 
     path: str
     data: bytes
+    # Written one after another instead of `data`: library.pack repeats every payload, and joining
+    # them would hold one more copy of the whole library in memory.
+    parts: list[bytes] | None = None
+    picks_pack: bool = False  # phone.html without inline data: it asks for library.pack
+
+    @property
+    def size(self) -> int:
+        return library_pack_size(self.parts) if self.parts is not None else len(self.data)
 
 
 def build_bundle(
@@ -97,12 +110,16 @@ def build_bundle(
     volume: int = 1,
     sign: Signer | None = None,
     media_cache: MediaCache | None = None,
+    phone: bool = True,
+    one_file_limit: int = ONE_FILE_LIMIT,
 ) -> BuildResult:
     """Build `content_dir` into `out_dir`. With a `plan` (infopack.plan.make_plan), only the
     articles the plan keeps in `volume` are built, each media file at the profile the plan chose.
     `sign` (e.g. `lambda folder: sign_bundle(folder, key)`) signs the bundle before it is put in
     place, so no unsigned bundle is ever at `out_dir`, not even for a moment. `media_cache` (preview)
-    reuses media prepared by an earlier build of the same sources."""
+    reuses media prepared by an earlier build of the same sources. `phone=False` leaves
+    out phone.html and library.pack; `one_file_limit` is the inline size above which phone.html
+    asks for library.pack instead of holding the library (lowered by tests)."""
     content_dir = Path(content_dir)
     out_dir = Path(out_dir)
     say = progress or (lambda message: None)
@@ -124,10 +141,10 @@ def build_bundle(
         profile_for = selection.profile_for if selection is not None else (lambda source: profile)
         html_docs, media_files = _prepare_media(content, articles, rendered, staging.path, profile_for, say, media_cache)
         volume_of = selection.volume if selection is not None else None
-        files = _assemble(content, articles, rendered, html_docs, say, volume_of)
+        files = _assemble(content, articles, rendered, html_docs, say, volume_of, phone, one_file_limit, media_files)
         for bundle_file in files:
-            _write(staging.path / bundle_file.path, bundle_file.data)
-        total = sum(len(f.data) for f in files) + sum(p.stat().st_size for p in media_files)
+            _write(staging.path / bundle_file.path, bundle_file)
+        total = sum(f.size for f in files) + sum(p.stat().st_size for p in media_files)
         _write_manifest(staging.path, content)
         if sign is not None:
             written = sign(staging.path)
@@ -136,14 +153,17 @@ def build_bundle(
         staging.move_into_place(force)
     warnings = list(content.warnings) + [w for r in rendered for w in r.warnings]
     say(f"wrote {out_dir}")
+    file_paths = {f.path for f in files}
     return BuildResult(
         bundle_dir=out_dir,
         index_html=out_dir / "index.html",
-        one_file_html=(out_dir / ONE_FILE_NAME) if (out_dir / ONE_FILE_NAME).exists() else None,
+        one_file_html=(out_dir / ONE_FILE_NAME) if ONE_FILE_NAME in file_paths else None,
         articles=len(articles),
         total_bytes=total,
         warnings=warnings,
         signature=signature,
+        library_pack=(out_dir / LIBRARY_PACK_NAME) if LIBRARY_PACK_NAME in file_paths else None,
+        phone_picks_pack=any(f.path == ONE_FILE_NAME and f.picks_pack for f in files),
     )
 
 
@@ -374,6 +394,9 @@ def _assemble(
     html_docs: list[bytes],
     say: Progress,
     volume: tuple[int, int] | None = None,
+    phone: bool = True,
+    one_file_limit: int = ONE_FILE_LIMIT,
+    media_files: list[Path] | None = None,
 ) -> list[BundleFile]:
     # Compression runs in zstd's threads (no GIL) while this thread builds the search index.
     with ThreadPoolExecutor(max_workers=1) as background:
@@ -395,39 +418,77 @@ def _assemble(
     payloads.update(facet_payloads)
     payloads.update(search.payloads)
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
+    if media_files:
+        payloads["media"] = compress_json(media_fingerprints(media_files))
 
     root = root_document(content, articles, payloads, slug_shards, facet_shards, search.meta, volume)
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
-    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
-    one_file = _one_file_variant(root, content, ordered, media_omitted=any(r.media for r in rendered))
-    if one_file is None:
-        say(f"no {ONE_FILE_NAME}: the library is larger than {ONE_FILE_LIMIT // 2**20} MB, too big for a phone to open as one file")
+    if not phone:
+        files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
+        return files
+    parts = library_pack_parts(content.settings.id, content.settings.sequence, ordered)
+    pack_fits = library_pack_size(parts) <= FAT32_FILE_LIMIT
+    if pack_fits:
+        files.append(BundleFile(LIBRARY_PACK_NAME, b"", parts))
+        # Every page then knows that the card keeps a second copy of every payload (FORMAT.md 8a).
+        root = {**root, "library_pack": LIBRARY_PACK_NAME}
     else:
-        files.append(BundleFile(ONE_FILE_NAME, one_file))
+        say(f"no {LIBRARY_PACK_NAME}: the library's data exceed 4 GiB, more than one file may hold on a FAT32 card")
+    files.append(BundleFile("index.html", render_viewer(root, content.settings.lang)))
+    media_omitted = any(r.media for r in rendered)
+    if _inline_bytes(ordered) <= one_file_limit:
+        files.append(BundleFile(ONE_FILE_NAME, _one_file_variant(root, content, ordered, media_omitted)))
+    elif pack_fits:
+        files.append(BundleFile(ONE_FILE_NAME, _pack_picker_variant(root, content, media_omitted), picks_pack=True))
+        say(f"{ONE_FILE_NAME} asks the reader to pick {LIBRARY_PACK_NAME}: the library is larger than "
+            f"{one_file_limit // 2**20} MB, too big for a phone to open as one file")
+    else:
+        say(f"no {ONE_FILE_NAME}: the library is too big for one file or for {LIBRARY_PACK_NAME}")
     return files
 
 
-def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, bytes]], media_omitted: bool) -> bytes | None:
+def _inline_bytes(payloads: list[tuple[str, bytes]]) -> int:
+    return sum(len(payload) * 4 // 3 + len(name) + 48 for name, payload in payloads)
+
+
+def _one_file_variant(root: dict, content: Content, payloads: list[tuple[str, bytes]], media_omitted: bool) -> bytes:
     """Viewer + every payload inline, for phones that hand the browser a single file."""
-    inline_bytes = sum(len(payload) * 4 // 3 + len(name) + 48 for name, payload in payloads)
-    if inline_bytes > ONE_FILE_LIMIT:
-        return None
     inline = "".join(inline_data_element(name, payload) + "\n" for name, payload in payloads)
     one_root = {**root, "one_file": True, "media_omitted": media_omitted}
     return render_viewer(one_root, content.settings.lang, inline_data=inline)
 
 
+def _pack_picker_variant(root: dict, content: Content, media_omitted: bool) -> bytes:
+    """The viewer alone, for a library too big to sit inline: it asks the reader to pick
+    library.pack and reads every payload from slices of that file (docs/FORMAT.md section 8a)."""
+    one_root = {**root, "one_file": True, "media_omitted": media_omitted, "needs_pack": True}
+    return render_viewer(one_root, content.settings.lang)
+
+
 def _catalog_payloads(articles: list[Article], rendered: list[RenderedArticle], packed: PackedText) -> dict[str, bytes]:
     entries = [
         [a.slug, a.title, a.date.isoformat(), a.lang, a.summary, a.tags, *packed.locators[i],
-         [f"media/{name}" for name in rendered[i].media_names]]
+         [f"media/{name}" for name in rendered[i].media_names], frame_digest(packed, i)]
         for i, a in enumerate(articles)
     ]  # fmt: skip
     return {
         f"cat/{start // CATALOG_SHARD_SIZE:04d}": compress_json(entries[start : start + CATALOG_SHARD_SIZE])
         for start in range(0, len(entries), CATALOG_SHARD_SIZE)
     }
+
+
+def media_fingerprints(paths: list[Path]) -> list[list]:
+    """[`media/<name>`, size, SHA-256] per media file, by name: the card check compares the files
+    the reader picks with these (docs/FORMAT.md section 7.1)."""
+    rows = []
+    for path in sorted(paths, key=lambda p: p.name.encode("utf-8")):
+        digest = hashlib.sha256()
+        with open(path, "rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+        rows.append([f"media/{path.name}", path.stat().st_size, digest.hexdigest()])
+    return rows
 
 
 def fnv1a32(text: str) -> int:
@@ -516,9 +577,14 @@ def bundle_metadata(content: Content) -> dict:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, bundle_file: BundleFile) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    if bundle_file.parts is None:
+        path.write_bytes(bundle_file.data)
+        return
+    with open(path, "wb") as out:
+        for part in bundle_file.parts:
+            out.write(part)
 
 
 def _write_manifest(staging: Path, content: Content) -> None:

@@ -9,6 +9,7 @@ reader simple (docs/FORMAT.md section 4).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -56,7 +57,7 @@ def _compressor(dictionary: bytes | None, level: int) -> zstandard.ZstdCompresso
     return zstandard.ZstdCompressor(
         level=level,
         dict_data=dict_data,
-        write_checksum=False,  # the root document holds a SHA-256 of every payload
+        write_checksum=False,  # the root document and catalog hold SHA-256s of payloads and frames
         write_content_size=True,  # lets the decoder allocate the output once
         write_dict_id=False,  # the bundle has one dictionary; 4 bytes per article saved
     )
@@ -85,6 +86,20 @@ def pack_articles(html_documents: list[bytes], level: int = LEVEL) -> PackedText
         locators.append((len(packs) - 1, len(packs[-1]), len(frame)))
         packs[-1] += frame
     return PackedText(dictionary=dictionary, packs=[bytes(p) for p in packs], locators=locators)
+
+
+# Per-article check (docs/FORMAT.md section 4): the first 16 hex digits (64 bits) of the SHA-256 of
+# the article's frame, in its catalog entry. Enough to tell damage from chance (2^-64), at 11 bytes
+# per article after compression. zstd frame checksums would cost 4, but would need an XXH64 in our
+# JS decoder and would let damaged bytes reach the decoder before the check (BENCHMARKS.md,
+# "Phones at any size, damage that costs one article").
+ARTICLE_DIGEST_HEX = 16
+
+
+def frame_digest(packed: PackedText, number: int) -> str:
+    """The catalog's check value for article `number`'s frame."""
+    pack, offset, length = packed.locators[number]
+    return hashlib.sha256(packed.packs[pack][offset : offset + length]).hexdigest()[:ARTICLE_DIGEST_HEX]
 
 
 def compress_json(value: object, level: int = LEVEL) -> bytes:

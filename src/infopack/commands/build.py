@@ -20,9 +20,10 @@ from infopack.errors import InfopackError
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @click.option("--budget", help="Fit a card: 16GB, 500MB, usb-8g, sd-16g, ... (see `infopack plan`).")
 @click.option("--volumes", is_flag=True, help="With --budget: split over several cards, --out/volume-N.")
+@click.option("--no-phone", "no_phone", is_flag=True, help="Leave out phone.html and library.pack (no phone reading).")
 @reported
 def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key: Path | None,
-            passphrase_file: Path | None, quiet: bool, budget: str | None, volumes: bool) -> None:
+            passphrase_file: Path | None, quiet: bool, budget: str | None, volumes: bool, no_phone: bool) -> None:
     """Build a bundle from CONTENT_DIR into --out (atomically; the content is only read)."""
     from infopack.build.assemble import build_bundle
 
@@ -35,9 +36,10 @@ def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_ke
     with interrupts_stop_the_build():
         if budget is None and not volumes:
             results = [build_bundle(content_dir, out_dir, force=force, profile=profile, progress=progress,
-                                    sign=signer(secret))]
+                                    sign=signer(secret), phone=not no_phone)]
         else:
-            results = _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secret, progress)
+            results = _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secret, progress,
+                                       phone=not no_phone)
     for result in results:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -45,11 +47,20 @@ def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_ke
             click.echo(f"signed: {result.signature}")
         click.echo(f"built {result.articles} articles, {result.total_bytes:,} bytes")
         click.echo(f"open: {result.index_html.resolve()}")
-        if result.one_file_html is not None:
-            click.echo(f"open on a phone (one file): {result.one_file_html.resolve()}")
+        click.echo(phone_line(result))
 
 
-def _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secret, progress):
+def phone_line(result) -> str:
+    """Which file a reader with only a phone opens (README, "Reading on a phone")."""
+    if result.one_file_html is None:
+        return "phone readers: none (built with --no-phone)"
+    if result.phone_picks_pack and result.library_pack is not None:
+        return (f"open on a phone: {result.one_file_html.resolve()}, then tap the button and pick "
+                f"{result.library_pack.name} from the same card (the library is too big for one file)")
+    return f"open on a phone (one file): {result.one_file_html.resolve()}"
+
+
+def _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secret, progress, phone=True):
     """`build --budget`: plan once, print the plan, build exactly that (one bundle or volumes).
     Each bundle is signed in its hidden folder, before anything is put at --out."""
     from infopack.build.assemble import build_bundle
@@ -65,5 +76,7 @@ def _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secr
     plan = make_plan(content_dir, parse_budget(budget), volumes=volumes, progress=progress)
     click.echo(format_plan(plan))
     if volumes:
-        return build_volumes(content_dir, out_dir, plan, force=force, progress=progress, sign=signer(secret))
-    return [build_bundle(content_dir, out_dir, force=force, plan=plan, progress=progress, sign=signer(secret))]
+        return build_volumes(content_dir, out_dir, plan, force=force, progress=progress, sign=signer(secret),
+                             phone=phone)
+    return [build_bundle(content_dir, out_dir, force=force, plan=plan, progress=progress, sign=signer(secret),
+                         phone=phone)]

@@ -68,7 +68,11 @@ INLINE_EXPANSION = 4 / 3 + 0.01  # phone.html carries every payload again, in ba
 # SHA256SUMS lines, and its `<script>` wrapper in phone.html.
 PER_DATA_FILE_BYTES = 480
 DATA_FILE_TARGET_BYTES = 128 * 1024  # text packs hold 256 KiB, search shards ~128 KiB uncompressed
-MIN_DATA_FILES = 8  # dict, catalog, slug, facet, search language table, a text pack, a search shard...
+MIN_DATA_FILES = 9  # dict, catalog, slug, facet, search language table, a text pack, a search shard, media...
+# A media file's entry in payload `media` (path, size, SHA-256; ~90 bytes compressed), carried by
+# its data file, phone.html and library.pack (FORMAT.md section 7.1).
+MEDIA_FINGERPRINT_BYTES = 320
+PACK_INDEX_PER_FILE = 100  # library.pack's index entry per data file
 SIGNATURE_ALLOWANCE = 4 * 1024  # room for a few signatures/<key id>.minisig files
 
 
@@ -210,7 +214,7 @@ class MediaCosts:
         size = self.raw[(source, level)]
         # A video's poster is its own file, so it occupies (at least) one more cluster.
         extra = self.cluster if media_stage.media_kind(source) == "video" else 0
-        return on_card(size, self.cluster) + extra
+        return on_card(size, self.cluster) + extra + MEDIA_FINGERPRINT_BYTES
 
 
 def shown_media_path(root: Path, source: Path) -> str:
@@ -228,7 +232,10 @@ def _text_card_bytes(text_payload: int, html_bytes: int, cluster: int) -> int:
     # Each data file wastes half a cluster on average; phone.html is omitted above ONE_FILE_LIMIT, and
     # capping (rather than dropping) keeps the cost monotone, so a plan never grows by leaving out.
     inline = min(int(payload * INLINE_EXPANSION), ONE_FILE_LIMIT)
-    return int(payload * DATA_FILE_EXPANSION) + inline + data_files * (PER_DATA_FILE_BYTES + cluster // 2)
+    # library.pack holds every payload once more, plus its index (a name, two numbers and a
+    # SHA-256 per data file) and, being one file, up to one cluster of slack; FORMAT.md section 8a.
+    library_pack = payload + data_files * PACK_INDEX_PER_FILE + cluster
+    return int(payload * DATA_FILE_EXPANSION) + inline + library_pack + data_files * (PER_DATA_FILE_BYTES + cluster // 2)
 
 
 def viewer_bytes(content: Content, volume: tuple[int, int] | None = None) -> int:

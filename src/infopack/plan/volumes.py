@@ -15,7 +15,7 @@ from infopack.progress import Progress
 
 
 def build_volumes(content_dir: Path, out_dir: Path, plan: Plan, *, force: bool = False,
-                  progress: Progress | None = None, sign: Signer | None = None) -> list[BuildResult]:
+                  progress: Progress | None = None, sign: Signer | None = None, phone: bool = True) -> list[BuildResult]:
     """Build every volume of a split plan as `out_dir/volume-N`, all or nothing.
 
     The volumes are built (and each signed with `sign`) in a hidden folder beside `out_dir` and
@@ -26,7 +26,8 @@ def build_volumes(content_dir: Path, out_dir: Path, plan: Plan, *, force: bool =
     _check_volume_output(out_dir, force)
     with Staging(out_dir) as staging:
         results = [
-            build_bundle(content_dir, staging.path / f"volume-{n}", plan=plan, volume=n, progress=progress, sign=sign)
+            build_bundle(content_dir, staging.path / f"volume-{n}", plan=plan, volume=n, progress=progress, sign=sign,
+                         phone=phone)
             for n in range(1, plan.volumes + 1)
         ]
         # Each volume was flushed to the disk, and its entry here, by its own build.
@@ -39,8 +40,9 @@ def _moved(result: BuildResult, bundle_dir: Path, staging: Path) -> BuildResult:
     signature = result.signature
     if signature is not None and signature.is_relative_to(staging):
         signature = bundle_dir.parent / signature.relative_to(staging)
+    library_pack = bundle_dir / result.library_pack.name if result.library_pack is not None else None
     return replace(result, bundle_dir=bundle_dir, index_html=bundle_dir / "index.html", one_file_html=one_file,
-                   signature=signature)
+                   signature=signature, library_pack=library_pack)
 
 
 def _check_volume_output(out_dir: Path, force: bool) -> None:

@@ -23,7 +23,7 @@ CONTENT_SECURITY_POLICY = (
     "media-src 'self' blob:; style-src 'self' 'unsafe-inline'; worker-src blob:; connect-src 'none'; "
     "form-action 'none'; base-uri 'none'"
 )
-SCRIPT_FILES = ("sha256.js", "zstd.js", "search.js", "comforts.js", "viewer.js")
+SCRIPT_FILES = ("sha256.js", "zstd.js", "search.js", "comforts.js", "pack.js", "viewer.js")
 
 
 def _asset(name: str) -> str:

@@ -45,6 +45,10 @@
       openPhone: '이 브라우저는 여기에서 도서관의 다른 파일을 읽을 수 없습니다(전화기는 흔히 파일 하나만 엽니다). 같은 카드에 있는 phone.html을 여십시오. 도서관 전체가 그 파일 하나에 들어 있습니다.'
     }
   };
+  // The data-loading paths' strings (library.pack picker, per-article damage, media check) live in pack.js.
+  ['en', 'ko'].forEach(function (code) {
+    for (var key in InfopackPack.STRINGS[code]) STRINGS[code][key] = InfopackPack.STRINGS[code][key];
+  });
   var LANG_NAMES = { ko: '한국어', en: 'English', ja: '日本語', zh: '中文', ru: 'Русский' };
   var uiLang = pickUiLang();
 
@@ -65,8 +69,23 @@
   function Damage(name, reason) {
     this.name = name;
     this.reason = reason;
-    this.message = 'data/' + name + '.js: ' + reason;
+    // Where the reader can find the damage: the data file, or the payload inside library.pack.
+    this.file = packReader ? 'library.pack (' + name + ')' : 'data/' + name + '.js';
+    this.message = this.file + ': ' + reason;
   }
+  /* One article's frame does not match its catalog fingerprint: that article alone is lost. */
+  function ArticleDamage(name, title) {
+    Damage.call(this, name, 'damaged');
+    this.title = title;
+  }
+  ArticleDamage.prototype = Object.create(Damage.prototype);
+
+  /* Set once the reader has picked library.pack (phone.html of a big library, or index.html opened
+   * without its sibling files): every payload is then read from slices of that file. */
+  var packReader = null;
+  /* Set once the reader has picked library.pack to stand in for damaged data files: the data
+   * files stay the source, and a payload or article that fails its check is read from the pack. */
+  var spareReader = null;
 
   var anyPayloadLoaded = false; // none at all, and the first is missing: sibling files are unreachable
   var pending = {}; // payload name -> {resolve, reject} while its <script> loads
@@ -96,6 +115,11 @@
   }
 
   function fetchEncoded(name) {
+    if (packReader) {
+      return packReader.read(name).then(function (bytes) { return { bytes: bytes }; }, function () {
+        throw new Damage(name, 'missing');
+      });
+    }
     if (Object.prototype.hasOwnProperty.call(arrived, name)) {
       var early = arrived[name];
       // Inline payloads are the only copy in the one-file variant: keep them for the card check.
@@ -103,28 +127,42 @@
       return Promise.resolve(early);
     }
     if (ONE_FILE) return Promise.reject(new Damage(name, 'missing'));
-    return new Promise(function (resolve, reject) {
-      pending[name] = { resolve: resolve, reject: reject };
+    // Two loads of one file at once would share one `pending` slot and the first would never
+    // settle (the card check and the article view can ask together): they share one load.
+    if (inFlight[name]) return inFlight[name];
+    var loading = inFlight[name] = new Promise(function (resolve, reject) {
+      var mine = pending[name] = { resolve: resolve, reject: reject };
       var script = document.createElement('script');
       script.src = 'data/' + name + '.js';
       script.charset = 'utf-16'; // the file's byte order mark decides in any case
+      // Only this load's own slot: promise callbacks run between a script and its load event, so
+      // a next load of the same file may already be waiting there.
+      function ours() { return pending[name] === mine; }
       script.onload = function () {
         script.remove();
         // Loaded but never called infopackData with its name: the file is damaged.
-        if (pending[name]) { delete pending[name]; reject(new Damage(name, 'damaged')); }
+        if (ours()) { delete pending[name]; reject(new Damage(name, 'damaged')); }
       };
       script.onerror = function () {
         script.remove();
-        delete pending[name];
+        if (ours()) delete pending[name];
         reject(new Damage(name, 'missing'));
       };
       document.head.appendChild(script);
     });
+    function settled() { delete inFlight[name]; }
+    loading.then(settled, settled);
+    return loading;
   }
+  var inFlight = {};
 
-  /* Two bytes per UTF-16 code unit, little-endian (docs/FORMAT.md section 2). */
-  function decodeUnits(name, text, length) {
-    if (text.length !== (length + 1) >> 1) throw new Damage(name, 'damaged');
+  /* Two bytes per UTF-16 code unit, little-endian (docs/FORMAT.md section 2). `lenient`: a text
+   * pack of the wrong length is decoded as far as it goes; each article is checked on its own. */
+  function decodeUnits(name, text, length, lenient) {
+    if (text.length !== (length + 1) >> 1) {
+      if (!lenient) throw new Damage(name, 'damaged');
+      length = Math.min(length, text.length * 2);
+    }
     var bytes = new Uint8Array(length), pairs = length >> 1, j = 0;
     for (var i = 0; i < pairs; i++) {
       var unit = text.charCodeAt(i);
@@ -159,13 +197,24 @@
     return Promise.resolve(InfopackSha256.hex(bytes));
   }
 
-  /* Load, decode and check one payload; never cached when `forCheck` (the card check reads all). */
-  function loadChecked(name) {
+  /* Load, decode and check one payload. `perArticle` (text packs): no check of the whole payload,
+   * since each article's frame is checked against its catalog entry (articleHtml), so that damage
+   * costs only the article it hit (docs/FORMAT.md section 4). */
+  function loadChecked(name, perArticle) {
+    return checkPayload(name, perArticle, fetchEncoded(name)).catch(function (error) {
+      if (!spareReader || !(error instanceof Damage)) throw error;
+      // A damaged or missing data file, read instead from the card's second copy (library.pack).
+      return checkPayload(name, perArticle, spareReader.read(name).then(function (bytes) { return { bytes: bytes }; }))
+        .catch(function () { throw error; });
+    });
+  }
+  function checkPayload(name, perArticle, encodedPromise) {
     var expected = ROOT.files[name];
     if (!expected) return Promise.reject(new Damage(name, 'missing'));
-    return fetchEncoded(name).then(function (encoded) {
-      var bytes = encoded.units !== undefined
-        ? decodeUnits(name, encoded.units, expected[0]) : decodeBase64(name, encoded.base64);
+    return encodedPromise.then(function (encoded) {
+      var bytes = encoded.bytes || (encoded.units !== undefined
+        ? decodeUnits(name, encoded.units, expected[0], perArticle) : decodeBase64(name, encoded.base64));
+      if (perArticle) { anyPayloadLoaded = true; return bytes; }
       if (bytes.length !== expected[0]) throw new Damage(name, 'damaged');
       return sha256Hex(bytes).then(function (hex) {
         if (hex !== expected[1]) throw new Damage(name, 'damaged');
@@ -177,7 +226,7 @@
 
   function loadPayload(name) {
     if (payloadCache[name]) return payloadCache[name];
-    var promise = loadChecked(name);
+    var promise = loadChecked(name, name.startsWith('text/'));
     payloadCache[name] = promise;
     if (name.startsWith('text/')) {
       textCacheOrder.push(name);
@@ -232,11 +281,26 @@
       return Object.prototype.hasOwnProperty.call(table, slug) ? table[slug] : -1;
     });
   }
+  // Entry index 10: the first 16 hex digits of the SHA-256 of the article's frame.
   function articleHtml(row) {
     var packName = 'text/' + pad(row[6], 4);
     return Promise.all([loadPayload(packName), dictionary()]).then(function (parts) {
-      var frame = parts[0].subarray(row[7], row[7] + row[8]);
-      return utf8.decode(decompress(frame, parts[1]));
+      return checkedFrame(packName, parts[0], row).catch(function (error) {
+        if (!spareReader || !(error instanceof ArticleDamage)) throw error;
+        return spareReader.read(packName).then(function (spare) { return checkedFrame(packName, spare, row); })
+          .catch(function () { throw error; });
+      }).then(function (frame) {
+        return utf8.decode(decompress(frame, parts[1]));
+      });
+    });
+  }
+  /* The article's frame, once its fingerprint matches: damaged bytes never reach the decoder. */
+  function checkedFrame(packName, pack, row) {
+    var frame = pack.subarray(row[7], row[7] + row[8]);
+    if (frame.length !== row[8] || typeof row[10] !== 'string') return Promise.reject(new ArticleDamage(packName, row[1]));
+    return sha256Hex(frame).then(function (hex) {
+      if (hex.slice(0, row[10].length) !== row[10]) throw new ArticleDamage(packName, row[1]);
+      return frame;
     });
   }
 
@@ -262,7 +326,8 @@
   }
   function notice(text) { return el('div', { 'class': 'notice', role: 'alert', text: text }); }
   function damageText(key, error) {
-    return t(key, { file: error && error.name ? 'data/' + error.name + '.js' : String(error) });
+    if (error instanceof ArticleDamage) return t('damagedOne', { title: error.title, file: error.file });
+    return t(key, { file: error && error.file ? error.file : String(error) });
   }
   /* A link inside the viewer. Its href is a bare "#" so that nothing about the target ever reaches
    * the address bar, a new tab or a window (ctrl-, shift- and middle-clicks are intercepted too);
@@ -292,10 +357,46 @@
   }
   function failureNotice(key, error) {
     var node = notice(damageText(key, error));
-    if (error instanceof Damage && error.reason === 'missing') {
-      siblingsReachable().then(function (reachable) { if (!reachable) node.textContent = t('openPhone'); });
+    if (error instanceof Damage && ROOT.library_pack && !packReader && !spareReader) {
+      // The card keeps every payload twice: the damaged one may be intact in library.pack.
+      siblingsReachable().then(function (reachable) { if (reachable) node.appendChild(sparePicker()); });
+    }
+    if (error instanceof Damage && error.reason === 'missing' && !packReader) {
+      siblingsReachable().then(function (reachable) {
+        if (reachable) return;
+        // index.html alone (a phone's file manager): phone.html, or library.pack picked here.
+        node.textContent = t('openPhone');
+        node.removeAttribute('role');
+        node.appendChild(packPicker('packIndexIntro'));
+      });
     }
     return node;
+  }
+  function sparePicker() {
+    return InfopackPack.picker(uiLang, ROOT.files, 'packSpareIntro', function (reader) {
+      spareReader = reader;
+      payloadCache = {};
+      textCacheOrder = [];
+      jsonCache = {};
+      dictionaryPromise = null;
+      engine = null;
+      redraw();
+    });
+  }
+  /* The library.pack picker; once a matching pack is open, the view on screen is drawn again. */
+  function packPicker(intro) {
+    return InfopackPack.picker(uiLang, ROOT.files, intro, function (reader) {
+      packReader = reader;
+      // index.html that cannot reach its sibling files cannot load media either: from here on it
+      // reads like phone.html, media removed before anything tries to load them.
+      if (!ONE_FILE) { ONE_FILE = true; ROOT.media_omitted = !!ROOT.files.media; }
+      payloadCache = {};
+      textCacheOrder = [];
+      jsonCache = {};
+      dictionaryPromise = null;
+      engine = null;
+      if (current()) redraw(); else navigate(routeInAddress() || '/');
+    });
   }
   function meta(row) {
     var parts = [row[2], LANG_NAMES[row[3]] || row[3]];
@@ -616,7 +717,7 @@
     var results = el('div');
     var start = el('button', { type: 'button', text: t('checkStart') });
     show(ctx, [el('h1', { text: t('check') }), el('p', { text: t('checkIntro') }), el('p', { 'class': 'notice', text: t('checkLimit') }),
-      start, status, results]);
+      start, status, results, mediaCheck(ctx)]);
     start.addEventListener('click', function () {
       start.disabled = true;
       ctx.entry.keep = false; // a check cut short by leaving starts again on return
@@ -627,13 +728,14 @@
         if (index >= names.length) { ctx.entry.keep = true; report(bad); return; }
         var name = names[index++];
         status.textContent = t('checking') + ' ' + index + ' / ' + names.length;
-        loadChecked(name).then(next, function (error) { bad.push(error.name || name); next(); });
+        // The data files themselves (never the spare copy): the check reports what is on the card.
+        checkPayload(name, false, fetchEncoded(name)).then(next, function (error) { bad.push(error.name || name); next(); });
       })();
     });
     function report(bad) {
       status.textContent = bad.length ? t('checkBad', { bad: bad.length, n: names.length }) : t('checkOk', { n: names.length });
       if (!bad.length) return;
-      results.appendChild(el('ul', null, bad.map(function (name) { return el('li', { text: 'data/' + name + '.js' }); })));
+      results.appendChild(el('ul', null, bad.map(function (name) { return el('li', { text: new Damage(name, '').file }); })));
       affectedArticles(bad).then(function (rows) {
         if (!rows.length) return;
         results.appendChild(el('h2', { text: t('affected') }));
@@ -652,15 +754,84 @@
     });
     var shards = Math.ceil(ROOT.articles / ROOT.catalog_shard_size);
     var found = [];
+    var loaded = {}; // one load per pack, from the card's data files, however many articles ask
+    function packOnCard(packName) {
+      if (!loaded[packName]) loaded[packName] = checkPayload(packName, true, fetchEncoded(packName));
+      return loaded[packName];
+    }
     var chain = Promise.resolve();
     for (var s = 0; s < shards; s++) (function (shard) {
       chain = chain.then(function () {
         return json(catalogShardName(shard)).then(function (rows) {
-          rows.forEach(function (row) { if (damagedCatalog || packs[row[6]]) found.push(row); });
+          var inDamagedPacks = rows.filter(function (row) { return damagedCatalog || packs[row[6]]; });
+          if (damagedCatalog) { found = found.concat(inDamagedPacks); return; }
+          // A damaged pack costs only the articles whose own fingerprints fail.
+          return Promise.all(inDamagedPacks.map(function (row) {
+            var packName = 'text/' + pad(row[6], 4);
+            return packOnCard(packName).then(function (pack) { return checkedFrame(packName, pack, row); })
+              .then(function () { return null; }, function () { return row; });
+          })).then(function (lost) { lost.forEach(function (row) { if (row) found.push(row); }); });
         }, function () {});
       });
     })(s);
     return chain.then(function () { return found; });
+  }
+
+  /* Media files cannot be read by this page (no fetch from file://), so the reader picks the card's
+   * media folder and each file is compared with the size and SHA-256 of payload `media`
+   * (docs/FORMAT.md section 7.1), one file at a time, with progress and a Stop button. */
+  function mediaCheck(ctx) {
+    if (!ROOT.files.media) return null;
+    var box = el('section', { 'class': 'media-check' });
+    var intro = el('p');
+    var input = el('input', { type: 'file', id: 'media-check-input', multiple: '', webkitdirectory: '', hidden: '' });
+    var button = el('button', { type: 'button', id: 'media-check-button', text: t('mediaButton') });
+    var stop = el('button', { type: 'button', text: t('mediaCancel'), hidden: '' });
+    var status = el('p', { 'aria-live': 'polite' });
+    var list = el('ul');
+    box.appendChild(el('h2', { text: t('mediaTitle') }));
+    [intro, button, input, stop, status, list].forEach(function (node) { box.appendChild(node); });
+    var expected = [];
+    json('media').then(function (rows) {
+      expected = rows;
+      intro.textContent = t('mediaIntro', { n: rows.length });
+    }, function (error) { intro.textContent = damageText('damagedList', error); button.disabled = true; });
+    var cancelled = false;
+    button.addEventListener('click', function () { input.click(); });
+    stop.addEventListener('click', function () { cancelled = true; });
+    input.addEventListener('change', function () {
+      var picked = {};
+      Array.prototype.forEach.call(input.files || [], function (file) { picked[file.name] = file; });
+      input.value = '';
+      list.textContent = '';
+      cancelled = false;
+      button.disabled = true;
+      stop.hidden = false;
+      ctx.entry.keep = false; // a check cut short by leaving starts again on return
+      var bad = [];
+      var index = 0;
+      (function next() {
+        if (!isCurrent(ctx)) return;
+        if (cancelled || index >= expected.length) {
+          button.disabled = false;
+          stop.hidden = true;
+          ctx.entry.keep = true;
+          status.textContent = cancelled ? t('mediaCancelled', { i: index, n: expected.length })
+            : bad.length ? t('mediaBad', { bad: bad.length, n: expected.length }) : t('mediaOk', { n: expected.length });
+          bad.forEach(function (item) { list.appendChild(el('li', { text: item[0] + ': ' + t(item[1]) })); });
+          return;
+        }
+        var row = expected[index++];
+        status.textContent = t('mediaChecking', { i: index, n: expected.length });
+        var file = picked[row[0].slice(row[0].lastIndexOf('/') + 1)];
+        if (!file) { bad.push([row[0], 'mediaMissing']); next(); return; }
+        if (file.size !== row[1]) { bad.push([row[0], 'mediaDamaged']); next(); return; }
+        InfopackPack.sliceBytes(file, 0, file.size).then(sha256Hex).then(function (hex) {
+          if (hex !== row[2]) bad.push([row[0], 'mediaDamaged']);
+        }, function () { bad.push([row[0], 'mediaMissing']); }).then(next);
+      })();
+    });
+    return box;
   }
 
   // ---------------------------------------------------------------- safety page
@@ -1004,8 +1175,15 @@
     wireChrome();
     window.addEventListener('hashchange', function () {
       var route = routeInAddress();
-      if (route !== null) navigate(route);
+      if (route !== null && (packReader || !ROOT.needs_pack)) navigate(route);
     });
+    // phone.html of a library too big to sit inline: nothing to show until library.pack is picked.
+    if (ROOT.needs_pack && !packReader) {
+      main.textContent = '';
+      main.appendChild(el('h1', { text: ROOT.bundle.title }));
+      main.appendChild(packPicker('packIntro'));
+      return;
+    }
     navigate(routeInAddress() || '/');
   }
   // In the one-file variant the data scripts follow this one: wait until they have all run.
