@@ -33,7 +33,7 @@ CHUNK = 128  # articles per compression task
 @dataclass
 class PackedText:
     dictionary: bytes | None  # raw zstd dictionary, or None when there was too little text
-    packs: list[bytes]  # payloads `text/0000`, `text/0001`, ...
+    packs: dict[int, bytes]  # pack number -> payload `text/<number>`; numbers may skip (--base)
     locators: list[tuple[int, int, int]]  # per article: (pack, offset, length)
 
 
@@ -84,7 +84,48 @@ def pack_articles(html_documents: list[bytes], level: int = LEVEL) -> PackedText
             packs.append(bytearray())
         locators.append((len(packs) - 1, len(packs[-1]), len(frame)))
         packs[-1] += frame
-    return PackedText(dictionary=dictionary, packs=[bytes(p) for p in packs], locators=locators)
+    return PackedText(dictionary=dictionary, packs={n: bytes(p) for n, p in enumerate(packs)}, locators=locators)
+
+
+def pack_into_places(
+    html_documents: list[bytes],
+    slugs: list[str],
+    dictionary: bytes | None,
+    places: dict[str, tuple[int, int]],
+    level: int = LEVEL,
+) -> PackedText:
+    """Pack for a stable rebuild (`build --base`): the base bundle's dictionary, and every article
+    the base had in the pack it was in, in the order it had there (PLACES: slug -> (pack, offset)).
+    An unchanged pack therefore gets the same bytes; a pack whose articles all left is gone.
+    New articles fill new packs numbered after the base's last, in library order."""
+    frames = compress_frames(html_documents, dictionary, level)
+    members: dict[int, list[tuple[int, int]]] = {}
+    newcomers: list[int] = []
+    for index, slug in enumerate(slugs):
+        place = places.get(slug)
+        if place is None:
+            newcomers.append(index)
+        else:
+            members.setdefault(place[0], []).append((place[1], index))
+    packs: dict[int, bytearray] = {}
+    locators: list[tuple[int, int, int]] = [(0, 0, 0)] * len(frames)
+
+    def put(number: int, index: int) -> None:
+        pack = packs.setdefault(number, bytearray())
+        locators[index] = (number, len(pack), len(frames[index]))
+        pack += frames[index]
+
+    for number in sorted(members):
+        for _offset, index in sorted(members[number]):
+            put(number, index)
+    number = max((place[0] for place in places.values()), default=-1)
+    fresh = False  # new articles never go into a pack the base had: that pack would change
+    for index in newcomers:
+        if not fresh or (len(packs[number]) + len(frames[index]) > PACK_LIMIT and len(packs[number]) > 0):
+            number += 1
+            fresh = True
+        put(number, index)
+    return PackedText(dictionary=dictionary, packs={n: bytes(p) for n, p in sorted(packs.items())}, locators=locators)
 
 
 def compress_json(value: object, level: int = LEVEL) -> bytes:
