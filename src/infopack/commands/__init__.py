@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign": ("infopack.commands.sign", "Sign a bundle's manifest (a co-signature if others signed it already)."),
     "verify": ("infopack.commands.verify", "Check a bundle is intact and signed by trusted keys (exit 0, 1 or 2)."),
     "copy": ("infopack.commands.copy", "Verify a bundle, write it onto drives, read every file back."),
+    "delta": ("infopack.commands.delta", "Write the update that turns one signed release into the next (one file)."),
+    "apply": ("infopack.commands.apply", "Check an update, then turn a bundle into the new release, all or nothing."),
 }
 
 

@@ -1,0 +1,451 @@
+"""`infopack delta OLD NEW --out FILE`: the difference between two releases as one file.
+
+The file (docs/FORMAT.md section 15) holds NEW's manifest.json and signatures, every file of NEW
+that OLD lacks or holds with other bytes, the paths NEW no longer has, and the SHA-256 of OLD's
+manifest it applies to. A file whose bytes OLD holds under another path (a media file that only
+moved) is named, not carried; a changed file that mostly repeats OLD's file at the same path
+(index.html, phone.html: the same viewer around a new root document) may travel as a patch of
+copied ranges and new bytes. Two runs on the same bundles give the same bytes.
+
+Nothing here is trusted by `apply`: it checks the result of every record against NEW's signed
+manifest. Imports only format and trust (tests/test_layers.py), so a partner's `apply` needs no
+build code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infopack.atomic import fsync_directory
+from infopack.errors import InfopackError
+from infopack.format.constants import MANIFEST_MAX_BYTES, SIGNATURE_NAME, SIGNATURES_DIR
+from infopack.format.manifest import FileEntry, parse_manifest
+from infopack.format.names import check_bundle_path
+from infopack.trust.sign import read_manifest_bytes
+
+MAGIC = b"INFOPACK-DELTA/1\n"
+FORMAT = "infopack-delta/1"
+HEADER_MAX_BYTES = 64 * 1024 * 1024
+CHUNK = 1024 * 1024
+SIGNATURE_MAX_BYTES = 4096
+# Patches are built and applied in memory; larger changed files travel whole.
+PATCH_MAX_BYTES = 64 * 1024 * 1024
+PATCH_MIN_LINE = 64  # a shorter line only extends a copy already running: no tiny copy records
+PATCH_COPY = b"C"
+PATCH_LITERAL = b"L"
+_U64 = struct.Struct(">Q")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One file of NEW the delta accounts for: `data` (its bytes are in the body), `patch` (a
+    patch against OLD's file at the same path is in the body) or `copy` (OLD holds its bytes at
+    `source`)."""
+
+    path: str
+    kind: str
+    offset: int = 0
+    size: int = 0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Blob:
+    name: str
+    offset: int
+    size: int
+
+
+@dataclass
+class DeltaHeader:
+    base_id: str
+    base_sequence: int
+    base_manifest_sha256: str
+    target_sequence: int
+    manifest: Blob
+    signatures: list[Blob] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    body_start: int = 0  # file offset of the body, set when read
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@dataclass
+class DeltaSummary:
+    carried: int  # files whose bytes (or patch) travel
+    copied: int  # files taken from another path of OLD
+    removed: int
+    delta_bytes: int
+    changed_bytes: int  # size of every file of NEW that OLD lacks at its path with its bytes
+
+
+def _read_checked(bundle_dir: Path, entry: FileEntry) -> bytes:
+    """A listed file's bytes, refused unless they are what the manifest says (not a link)."""
+    path = bundle_dir / entry.path
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as err:
+        raise InfopackError(f"cannot open: {err.strerror or err}", path) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InfopackError("not a regular file", path)
+        data = handle.read(entry.size + 1)
+    if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise InfopackError("does not match its manifest entry; verify the bundle first", path)
+    return data
+
+
+def _hash_stream(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def make_patch(old: bytes, new: bytes) -> bytes:
+    """NEW as copies of OLD's lines and new bytes. Lines of at least PATCH_MIN_LINE bytes found in
+    OLD start a copy; any line that continues OLD where the last copy ended extends it."""
+    first_at: dict[bytes, int] = {}
+    position = 0
+    for line in old.splitlines(keepends=True):
+        if len(line) >= PATCH_MIN_LINE:
+            first_at.setdefault(line, position)
+        position += len(line)
+    out = bytearray()
+    copy_start, copy_end = -1, -1
+    literal = bytearray()
+
+    def flush_copy() -> None:
+        nonlocal copy_start, copy_end
+        if copy_start >= 0:
+            out.extend(PATCH_COPY + _U64.pack(copy_start) + _U64.pack(copy_end - copy_start))
+            copy_start = copy_end = -1
+
+    def flush_literal() -> None:
+        if literal:
+            out.extend(PATCH_LITERAL + _U64.pack(len(literal)) + literal)
+            literal.clear()
+
+    for line in new.splitlines(keepends=True):
+        if copy_start >= 0 and old[copy_end : copy_end + len(line)] == line:
+            copy_end += len(line)
+            continue
+        found = first_at.get(line) if len(line) >= PATCH_MIN_LINE else None
+        if found is None:
+            flush_copy()
+            literal.extend(line)
+        else:
+            flush_copy()
+            flush_literal()
+            copy_start, copy_end = found, found + len(line)
+    flush_copy()
+    flush_literal()
+    return bytes(out)
+
+
+def apply_patch(old: bytes, patch: bytes, limit: int) -> bytes:
+    """Inverse of make_patch; refuses a patch that reads outside OLD or grows past LIMIT."""
+    out = bytearray()
+    position = 0
+    while position < len(patch):
+        kind = patch[position : position + 1]
+        if kind not in (PATCH_COPY, PATCH_LITERAL) or position + 1 + _U64.size > len(patch):
+            raise ValueError("damaged patch")
+        (first,) = _U64.unpack_from(patch, position + 1)
+        position += 1 + _U64.size
+        if kind == PATCH_COPY:
+            if position + _U64.size > len(patch):
+                raise ValueError("damaged patch")
+            (length,) = _U64.unpack_from(patch, position)
+            position += _U64.size
+            if first + length > len(old) or len(out) + length > limit:
+                raise ValueError("patch copies outside the old file")
+            out += old[first : first + length]
+        else:
+            if position + first > len(patch) or len(out) + first > limit:
+                raise ValueError("damaged patch")
+            out += patch[position : position + first]
+            position += first
+    return bytes(out)
+
+
+def _signature_blobs(new_dir: Path) -> list[tuple[str, bytes]]:
+    folder = new_dir / SIGNATURES_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if SIGNATURE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            found.append((entry.name, Path(entry.path).read_bytes()[: SIGNATURE_MAX_BYTES + 1]))
+    return found
+
+
+def make_delta(old_dir: Path, new_dir: Path, out_file: Path) -> DeltaSummary:
+    """Write the delta that turns bundle OLD_DIR into NEW_DIR, atomically, to OUT_FILE."""
+    old_dir, new_dir, out_file = Path(old_dir), Path(new_dir), Path(out_file)
+    old_bytes = read_manifest_bytes(old_dir)
+    new_bytes = read_manifest_bytes(new_dir)
+    old, new = parse_manifest(old_bytes), parse_manifest(new_bytes)
+    if old.bundle.id != new.bundle.id:
+        raise InfopackError(f"OLD is bundle {old.bundle.id!r} and NEW is {new.bundle.id!r}", new_dir)
+    if new.bundle.sequence <= old.bundle.sequence:
+        raise InfopackError(
+            f"NEW's sequence {new.bundle.sequence} is not higher than OLD's {old.bundle.sequence}", new_dir
+        )
+    signatures = _signature_blobs(new_dir)
+    if not signatures:
+        raise InfopackError("NEW is not signed; sign it before making a delta (infopack sign)", new_dir)
+    old_by_path = {entry.path: entry for entry in old.files}
+    old_path_of_hash: dict[str, str] = {}
+    for entry in old.files:
+        old_path_of_hash.setdefault(entry.sha256, entry.path)
+
+    blobs: list[tuple[str, Path | bytes]] = [("manifest.json", new_bytes)]
+    header_signatures = []
+    offset = len(new_bytes)
+    for name, data in signatures:
+        header_signatures.append(Blob(name, offset, len(data)))
+        blobs.append((name, data))
+        offset += len(data)
+    records: list[Record] = []
+    changed_bytes = 0
+    for entry in new.files:
+        before = old_by_path.get(entry.path)
+        if before is not None and (before.sha256, before.size) == (entry.sha256, entry.size):
+            continue
+        changed_bytes += entry.size
+        source = old_path_of_hash.get(entry.sha256)
+        if source is not None:
+            records.append(Record(entry.path, "copy", source=source))
+            continue
+        body: Path | bytes = new_dir / entry.path
+        kind = "data"
+        if before is not None and entry.size <= PATCH_MAX_BYTES and before.size <= PATCH_MAX_BYTES:
+            new_data = _read_checked(new_dir, entry)
+            patch = make_patch(_read_checked(old_dir, before), new_data)
+            if len(patch) < entry.size * 3 // 4:
+                body, kind = patch, "patch"
+            else:
+                body = new_data
+        elif _hash_stream(new_dir / entry.path) != (entry.size, entry.sha256):
+            raise InfopackError("does not match its manifest entry; verify the bundle first", new_dir / entry.path)
+        size = len(body) if isinstance(body, bytes) else entry.size
+        records.append(Record(entry.path, kind, offset, size))
+        blobs.append((entry.path, body))
+        offset += size
+    listed = {entry.path for entry in new.files}
+    removed = sorted((path for path in old_by_path if path not in listed), key=lambda p: p.encode("utf-8"))
+    header = DeltaHeader(
+        base_id=old.bundle.id,
+        base_sequence=old.bundle.sequence,
+        base_manifest_sha256=hashlib.sha256(old_bytes).hexdigest(),
+        target_sequence=new.bundle.sequence,
+        manifest=Blob("manifest.json", 0, len(new_bytes)),
+        signatures=header_signatures,
+        records=records,
+        removed=removed,
+    )
+    total = _write_delta(out_file, render_header(header), blobs)
+    return DeltaSummary(
+        carried=sum(1 for r in records if r.kind != "copy"),
+        copied=sum(1 for r in records if r.kind == "copy"),
+        removed=len(removed),
+        delta_bytes=total,
+        changed_bytes=changed_bytes,
+    )
+
+
+def render_header(header: DeltaHeader) -> bytes:
+    """The header's JSON: keys in the order of docs/FORMAT.md section 15, compact, UTF-8."""
+    files: list[dict[str, object]] = []
+    for record in header.records:
+        if record.kind == "copy":
+            files.append({"path": record.path, "kind": "copy", "from": record.source})
+        else:
+            files.append({"path": record.path, "kind": record.kind, "offset": record.offset, "size": record.size})
+    value = {
+        "format": FORMAT,
+        "base": {"id": header.base_id, "sequence": header.base_sequence, "manifest_sha256": header.base_manifest_sha256},
+        "target_sequence": header.target_sequence,
+        "manifest": {"offset": header.manifest.offset, "size": header.manifest.size},
+        "signatures": [{"name": b.name, "offset": b.offset, "size": b.size} for b in header.signatures],
+        "files": files,
+        "removed": header.removed,
+    }
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _write_delta(out_file: Path, header: bytes, blobs: list[tuple[str, Path | bytes]]) -> int:
+    """MAGIC, header length, header, blobs: to a temporary file beside OUT_FILE, then renamed."""
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{out_file.name}.", suffix=".tmp", dir=out_file.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(MAGIC + _U64.pack(len(header)) + header)
+            for _name, body in blobs:
+                if isinstance(body, bytes):
+                    out.write(body)
+                else:
+                    with open(body, "rb") as source:
+                        while chunk := source.read(CHUNK):
+                            out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+            total = out.tell()
+        os.replace(temporary, out_file)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    fsync_directory(out_file.parent)
+    return total
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class DeltaError(InfopackError):
+    """The delta file is damaged, malformed or not what it claims."""
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _int(value: object, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{what} is not a whole number")
+    return value
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not a string")
+    return value
+
+
+def _obj(value: object, keys: tuple[str, ...], what: str) -> dict[str, object]:
+    if not isinstance(value, dict) or set(value) != set(keys):
+        raise ValueError(f"{what} must have exactly the keys {', '.join(keys)}")
+    return value
+
+
+def _list(value: object, what: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not a list")
+    return value
+
+
+def _safe_path(value: object, what: str) -> str:
+    path = _str(value, what)
+    problem = check_bundle_path(path)
+    if problem is not None:
+        raise ValueError(f"{what} {path!r}: {problem}")
+    return path
+
+
+def read_header(handle) -> DeltaHeader:  # noqa: ANN001  (a binary file object)
+    """Parse and check the header of an open delta file; raises DeltaError."""
+    start = handle.read(len(MAGIC) + _U64.size)
+    if len(start) != len(MAGIC) + _U64.size or not start.startswith(MAGIC):
+        raise DeltaError("not an infopack delta file")
+    (length,) = _U64.unpack_from(start, len(MAGIC))
+    if length > HEADER_MAX_BYTES:
+        raise DeltaError(f"header larger than {HEADER_MAX_BYTES} bytes")
+    raw = handle.read(length)
+    if len(raw) != length:
+        raise DeltaError("truncated header")
+    try:
+        header = _parse_header(json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates))
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise DeltaError(f"malformed header: {err}") from None
+    header.body_start = len(start) + length
+    return header
+
+
+def _parse_header(value: object) -> DeltaHeader:
+    top = _obj(value, ("format", "base", "target_sequence", "manifest", "signatures", "files", "removed"), "header")
+    if top["format"] != FORMAT:
+        raise ValueError(f"format is not {FORMAT}")
+    base = _obj(top["base"], ("id", "sequence", "manifest_sha256"), "base")
+    manifest = _obj(top["manifest"], ("offset", "size"), "manifest")
+    signatures = []
+    for item in _list(top["signatures"], "signatures"):
+        blob = _obj(item, ("name", "offset", "size"), "signature")
+        name = _str(blob["name"], "signature name")
+        if not SIGNATURE_NAME.fullmatch(name):
+            raise ValueError(f"signature name {name!r} is not <key id>.minisig")
+        size = _int(blob["size"], "signature size")
+        if size > SIGNATURE_MAX_BYTES:
+            raise ValueError(f"signature {name} larger than {SIGNATURE_MAX_BYTES} bytes")
+        signatures.append(Blob(name, _int(blob["offset"], "offset"), size))
+    records = []
+    for item in _list(top["files"], "files"):
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind == "copy":
+            fields = _obj(item, ("path", "kind", "from"), "copy record")
+            records.append(Record(_safe_path(fields["path"], "path"), "copy", source=_safe_path(fields["from"], "from")))
+        elif kind in ("data", "patch"):
+            fields = _obj(item, ("path", "kind", "offset", "size"), f"{kind} record")
+            records.append(Record(_safe_path(fields["path"], "path"), str(kind),
+                                  _int(fields["offset"], "offset"), _int(fields["size"], "size")))
+        else:
+            raise ValueError("a file record's kind is not data, patch or copy")
+    removed = [_safe_path(path, "removed path") for path in _list(top["removed"], "removed")]
+    digest = _str(base["manifest_sha256"], "base manifest_sha256")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("base manifest_sha256 is not 64 lower-case hex digits")
+    manifest_size = _int(manifest["size"], "manifest size")
+    if manifest_size > MANIFEST_MAX_BYTES:
+        raise ValueError("manifest larger than allowed")
+    return DeltaHeader(
+        base_id=_str(base["id"], "base id"),
+        base_sequence=_int(base["sequence"], "base sequence"),
+        base_manifest_sha256=digest,
+        target_sequence=_int(top["target_sequence"], "target_sequence"),
+        manifest=Blob("manifest.json", _int(manifest["offset"], "manifest offset"), manifest_size),
+        signatures=signatures,
+        records=records,
+        removed=removed,
+    )
+
+
+def read_blob(handle, header: DeltaHeader, offset: int, size: int) -> bytes:  # noqa: ANN001
+    handle.seek(header.body_start + offset)
+    data = handle.read(size)
+    if len(data) != size:
+        raise DeltaError("truncated: a record reaches past the end of the file")
+    return data
+
+
+def stream_blob(handle, header: DeltaHeader, offset: int, size: int) -> Iterator[bytes]:  # noqa: ANN001
+    """A record's bytes in chunks of at most CHUNK (memory does not grow with the file)."""
+    handle.seek(header.body_start + offset)
+    left = size
+    while left:
+        chunk = handle.read(min(CHUNK, left))
+        if not chunk:
+            raise DeltaError("truncated: a record reaches past the end of the file")
+        left -= len(chunk)
+        yield chunk
+
