@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from infopack.atomic import fsync_directory, write_file_atomically
+from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError, UsageProblem
 from infopack.format.constants import MANIFEST_NAME, SIGNATURES_DIR
 from infopack.format.manifest import FileEntry, Manifest, parse_date, parse_manifest
@@ -259,6 +259,19 @@ def _journal_bytes(old_bytes: bytes, new_bytes: bytes) -> bytes:
     }).encode("ascii") + b"\n"
 
 
+def _write_journal(staging: Path, data: bytes) -> None:
+    """Step 2, the commit: the journal appears whole or not at all (written beside, flushed,
+    renamed). Not atomic.write_file_atomically: FAT through FUSE refuses its chmod."""
+    partial = staging / (JOURNAL_NAME + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.rename(partial, staging / JOURNAL_NAME)
+    fsync_directory(staging)
+
+
 def _journal_valid(staging: Path) -> bool:
     """The commit record: present, readable, and naming the manifest staged beside it."""
     try:
@@ -451,7 +464,7 @@ def _apply_locked(handle: BinaryIO, delta_file: Path, bundle_dir: Path, trusted:
         step("prepare")
         _prepare(handle, header, bundle_dir, plan, staging)
         step("commit")
-        write_file_atomically(staging / JOURNAL_NAME, _journal_bytes(old_bytes, new_bytes))
+        _write_journal(staging, _journal_bytes(old_bytes, new_bytes))
     except BaseException as err:
         _remove_staging(staging)
         if isinstance(err, OSError):

@@ -193,15 +193,16 @@ def _signature_blobs(new_dir: Path) -> list[tuple[str, bytes]]:
     return found
 
 
-def make_delta(old_dir: Path, new_dir: Path, out_file: Path) -> DeltaSummary:
-    """Write the delta that turns bundle OLD_DIR into NEW_DIR, atomically, to OUT_FILE."""
+def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: bool = True) -> DeltaSummary:
+    """Write the delta that turns bundle OLD_DIR into NEW_DIR, atomically, to OUT_FILE.
+    (`check_sequence=False` only lets tests craft the rollback an attacker would send.)"""
     old_dir, new_dir, out_file = Path(old_dir), Path(new_dir), Path(out_file)
     old_bytes = read_manifest_bytes(old_dir)
     new_bytes = read_manifest_bytes(new_dir)
     old, new = parse_manifest(old_bytes), parse_manifest(new_bytes)
     if old.bundle.id != new.bundle.id:
         raise InfopackError(f"OLD is bundle {old.bundle.id!r} and NEW is {new.bundle.id!r}", new_dir)
-    if new.bundle.sequence <= old.bundle.sequence:
+    if check_sequence and new.bundle.sequence <= old.bundle.sequence:
         raise InfopackError(
             f"NEW's sequence {new.bundle.sequence} is not higher than OLD's {old.bundle.sequence}", new_dir
         )

@@ -1,0 +1,276 @@
+"""`infopack apply`: every refusal is one line, exit 1, and leaves the partner's bundle exactly as it
+was (files, bytes and times); what is accepted becomes NEW byte for byte and verifies."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from infopack.trust.keys import generate_secret_key
+from infopack.trust.sign import sign_bundle
+from infopack.update.apply import apply_delta, staging_for
+from infopack.update.delta import MAGIC, DeltaError, Record, make_delta, read_header
+from kit.content import link_safe_digest, run_infopack
+from kit.releases import build, files_of, set_sequence
+
+
+@pytest.fixture(scope="session")
+def update(releases, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("delta") / "update.delta"
+    make_delta(releases.old, releases.new, out)
+    return out
+
+
+def rewrite(delta: Path, out: Path, header_change=None, body_change=None) -> Path:
+    """A copy of DELTA with its header JSON and/or body altered, as an attacker on the link would."""
+    data = delta.read_bytes()
+    (length,) = struct.unpack(">Q", data[len(MAGIC) : len(MAGIC) + 8])
+    start = len(MAGIC) + 8
+    header = json.loads(data[start : start + length])
+    body = bytearray(data[start + length :])
+    if header_change:
+        header_change(header)
+    if body_change:
+        body_change(header, body)
+    raw = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    out.write_bytes(MAGIC + struct.pack(">Q", len(raw)) + raw + bytes(body))
+    return out
+
+
+def refused(delta: Path, bundle: Path, pub: Path, *extra: str) -> str:
+    """Run the real CLI; assert exit 1, one line, BUNDLE untouched and nothing left beside it."""
+    before = link_safe_digest(bundle)
+    result = run_infopack("apply", str(delta), str(bundle), "--trust", str(pub), *extra, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert link_safe_digest(bundle) == before
+    assert not staging_for(bundle).exists()
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]
+    return result.stderr
+
+
+def test_an_update_turns_old_into_new_byte_for_byte(releases, update, bundle, tmp_path):
+    state = tmp_path / "state.json"
+    result = run_infopack("apply", str(update), str(bundle), "--trust", str(releases.pub), "--state", str(state), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert files_of(bundle) == files_of(releases.new)
+    assert json.loads(state.read_text())["highest_sequence"] == {"library": 2}
+    assert not staging_for(bundle).exists()
+    again = run_infopack("verify", str(bundle), "--trust", str(releases.pub), timeout=60)
+    assert again.returncode == 0, again.stdout
+
+
+def test_the_update_is_small_and_made_the_same_way_twice(releases, update, tmp_path):
+    second = tmp_path / "again.delta"
+    make_delta(releases.old, releases.new, second)
+    assert second.read_bytes() == update.read_bytes()
+    changed = sum(len(data) for path, data in files_of(releases.new).items()
+                  if files_of(releases.old).get(path) != data)
+    assert update.stat().st_size < 1.2 * changed
+
+
+def test_tampered_carried_file_is_refused(releases, update, bundle, tmp_path):
+    def flip(header, body):
+        record = next(r for r in header["files"] if r["kind"] == "data" and r["path"].startswith("data/text/"))
+        body[record["offset"] + record["size"] // 2] ^= 1
+
+    message = refused(rewrite(update, tmp_path / "bad.delta", body_change=flip), bundle, releases.pub)
+    assert "does not match NEW's signed manifest" in message
+
+
+def test_tampered_patch_is_refused(releases, update, bundle, tmp_path):
+    def flip(header, body):
+        record = next(r for r in header["files"] if r["kind"] == "patch")
+        body[record["offset"] + record["size"] - 1] ^= 1
+
+    refused(rewrite(update, tmp_path / "bad.delta", body_change=flip), bundle, releases.pub)
+
+
+def test_tampered_manifest_inside_the_update_is_refused(releases, update, bundle, tmp_path):
+    def flip(header, body):
+        start = header["manifest"]["offset"]
+        text = bytes(body[start : start + header["manifest"]["size"]])
+        body[start : start + len(text)] = text.replace(b'"size": 1', b'"size": 2', 1)
+
+    message = refused(rewrite(update, tmp_path / "bad.delta", body_change=flip), bundle, releases.pub)
+    assert "signature" in message
+
+
+def test_tampered_removed_list_is_refused(releases, update, bundle, tmp_path):
+    # Removing a file NEW still lists would break the card; keeping one NEW dropped would leave junk.
+    more = rewrite(update, tmp_path / "more.delta", header_change=lambda h: h["removed"].append("media/img-0.png"))
+    assert "removed files does not match" in refused(more, bundle, releases.pub)
+    fewer = rewrite(update, tmp_path / "fewer.delta", header_change=lambda h: h["removed"].append("index.html"))
+    refused(fewer, bundle, releases.pub)
+
+
+def test_a_dropped_record_is_refused(releases, update, bundle, tmp_path):
+    dropped = rewrite(update, tmp_path / "d.delta", header_change=lambda h: h["files"].pop())
+    assert "does not carry" in refused(dropped, bundle, releases.pub)
+
+
+def test_an_extra_record_for_an_unlisted_file_is_refused(releases, update, bundle, tmp_path):
+    def extra(header):
+        header["files"].append({"path": "autorun.inf", "kind": "data", "offset": 0, "size": 10})
+
+    assert "does not list" in refused(rewrite(update, tmp_path / "x.delta", header_change=extra), bundle, releases.pub)
+
+
+def test_a_copy_from_the_wrong_file_is_refused(releases, update, bundle, tmp_path):
+    def wrong(header):
+        record = next(r for r in header["files"] if r["kind"] == "data" and r["path"].startswith("data/text/"))
+        header["files"][header["files"].index(record)] = {"path": record["path"], "kind": "copy", "from": "index.html"}
+
+    assert "does not hold its bytes" in refused(rewrite(update, tmp_path / "c.delta", header_change=wrong), bundle, releases.pub)
+
+
+def test_delta_for_another_base_is_refused(releases, update, bundle, tmp_path):
+    other = rewrite(update, tmp_path / "o.delta", header_change=lambda h: h["base"].update(manifest_sha256="0" * 64))
+    assert "for another release" in refused(other, bundle, releases.pub)
+
+
+def test_delta_applied_twice_is_refused_the_second_time(releases, update, bundle):
+    assert apply_delta(update, bundle, [releases.key.public_key()]).report.ok
+    refused(update, bundle, releases.pub)
+
+
+def test_base_bundle_modified_is_refused(releases, update, bundle):
+    kept = bundle / "media" / "a00010-1.png"  # a file the update keeps, so only a full check sees it
+    assert kept.exists()
+    data = bytearray(kept.read_bytes())
+    data[-1] ^= 1
+    kept.write_bytes(bytes(data))
+    assert "not exactly the release" in refused(update, bundle, releases.pub)
+
+
+def test_extra_file_planted_in_base_is_refused(releases, update, bundle):
+    (bundle / "data" / "evil.js").write_bytes(b"alert(1)")
+    assert "not listed" in refused(update, bundle, releases.pub)
+
+
+def test_untrusted_signer_is_refused(releases, bundle, tmp_path):
+    impostor = tmp_path / "impostor"
+    shutil.copytree(releases.new, impostor)
+    shutil.rmtree(impostor / "signatures")
+    sign_bundle(impostor, generate_secret_key("impostor"))
+    delta = tmp_path / "impostor.delta"
+    make_delta(releases.old, impostor, delta)
+    assert "valid signature" in refused(delta, bundle, releases.pub)
+
+
+def test_threshold_not_met_is_refused(releases, update, bundle, tmp_path):
+    second = tmp_path / "second.pub"
+    second.write_bytes(generate_secret_key("second").public_key().to_file_bytes())
+    refused(update, bundle, releases.pub, "--trust", str(second), "--threshold", "2")
+
+
+def test_older_sequence_is_refused(releases, tmp_path):
+    # A partner on release 2 is sent a correctly signed update "to" release 1.
+    card = tmp_path / "card" / "library"
+    card.parent.mkdir()
+    shutil.copytree(releases.new, card)
+    backwards = tmp_path / "back.delta"
+    make_delta(releases.new, releases.old, backwards, check_sequence=False)
+    assert "older sequence" in refused(backwards, card, releases.pub)
+
+
+def test_rollback_below_the_state_is_refused(releases, update, bundle, tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"format": "infopack-verify-state/1", "highest_sequence": {"library": 5}}))
+    assert "rollback" in refused(update, bundle, releases.pub, "--state", str(state))
+
+
+@pytest.mark.parametrize("where, value", [
+    ("path", "../outside.js"),
+    ("path", "/etc/outside.js"),
+    ("path", "data/../../outside.js"),
+    ("path", "data\\..\\..\\outside.js"),
+    ("from", "../../../etc/passwd"),
+    ("removed", "../library-sibling/index.html"),
+    ("signature", "../../outside.minisig"),
+])
+def test_path_traversal_names_inside_the_delta_are_refused(releases, update, bundle, tmp_path, where, value):
+    def evil(header):
+        if where == "removed":
+            header["removed"].append(value)
+        elif where == "signature":
+            header["signatures"][0]["name"] = value
+        elif where == "from":
+            header["files"].append({"path": "media/x.png", "kind": "copy", "from": value})
+        else:
+            header["files"][0]["path"] = value
+
+    message = refused(rewrite(update, tmp_path / "evil.delta", header_change=evil), bundle, releases.pub)
+    assert "malformed header" in message or "does not" in message
+    assert not (tmp_path / "outside.js").exists() and not (bundle.parent.parent / "outside.js").exists()
+
+
+def test_truncated_delta_is_refused(releases, update, bundle, tmp_path):
+    cut = tmp_path / "cut.delta"
+    cut.write_bytes(update.read_bytes()[:-100])
+    refused(cut, bundle, releases.pub)
+
+
+def test_a_file_that_is_not_a_delta_is_refused(releases, bundle, tmp_path):
+    junk = tmp_path / "junk.delta"
+    junk.write_bytes(b"PK\x03\x04" + bytes(100))
+    assert "not an infopack delta" in refused(junk, bundle, releases.pub)
+
+
+def test_symlink_planted_in_bundle_is_refused(releases, update, bundle, tmp_path):
+    # The link points at a file with the right bytes: only refusing links outright stops it.
+    target = bundle / "media" / "a00010-1.png"
+    outside = tmp_path / "outside.png"
+    shutil.copy(target, outside)
+    target.unlink()
+    target.symlink_to(outside)
+    assert "symbolic link" in refused(update, bundle, releases.pub)
+
+
+def test_symlink_planted_in_bundle_signatures_is_refused(releases, update, bundle, tmp_path):
+    outside = tmp_path / "x.minisig"
+    outside.write_bytes(b"x")
+    (bundle / "signatures" / "0000000000000000.minisig").symlink_to(outside)
+    refused(update, bundle, releases.pub)
+
+
+def test_symlink_planted_as_the_staging_folder_is_refused(releases, update, bundle, tmp_path):
+    # A link where apply stages its files would send NEW's files (and the moved OLD ones) elsewhere.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    staging_for(bundle).symlink_to(elsewhere)
+    result = run_infopack("apply", str(update), str(bundle), "--trust", str(releases.pub), timeout=60)
+    assert result.returncode == 1 and "not ours" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert files_of(bundle) == files_of(releases.old)
+
+
+def test_moved_media_travel_as_a_copy_not_as_bytes(releases, tmp_path):
+    # An article renamed: its image is now media/<new slug>-1.png, with the same bytes.
+    content = tmp_path / "content"
+    shutil.copytree(releases.content_old, content)
+    set_sequence(content, 2)
+    (content / "articles" / "a00010.md").rename(content / "articles" / "renamed.md")
+    new = build(content, tmp_path / "new", releases.key, base=releases.old)
+    assert (new / "media" / "renamed-1.png").read_bytes() == (releases.old / "media" / "a00010-1.png").read_bytes()
+    delta = tmp_path / "moved.delta"
+    make_delta(releases.old, new, delta)
+    with open(delta, "rb") as handle:
+        records = read_header(handle).records
+    assert Record("media/renamed-1.png", "copy", source="media/a00010-1.png") in records
+    assert not any(r.path.startswith("media/") and r.kind != "copy" for r in records)
+    card = tmp_path / "card" / "library"
+    card.parent.mkdir()
+    shutil.copytree(releases.old, card)
+    assert apply_delta(delta, card, [releases.key.public_key()]).report.ok
+    assert files_of(card) == files_of(new)
+
+
+def test_library_refusals_raise_delta_error(releases, update, bundle, tmp_path):
+    other = rewrite(update, tmp_path / "o.delta", header_change=lambda h: h["base"].update(manifest_sha256="1" * 64))
+    with pytest.raises(DeltaError):
+        apply_delta(other, bundle, [releases.key.public_key()])
