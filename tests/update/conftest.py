@@ -9,7 +9,6 @@ import pytest
 
 from kit.releases import Releases, make_releases
 
-
 # Real libraries fill 256 KB packs with hundreds of articles; small packs give this small one
 # several, so that "only one pack changed" means something.
 SMALL_PACK = 16 * 1024

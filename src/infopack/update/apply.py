@@ -294,11 +294,13 @@ def _roll_forward(bundle_dir: Path, staging: Path, hook: Hook) -> None:
         if bundle_dir.is_dir() and not old_dir.exists():
             manifest = parse_manifest((new_dir / MANIFEST_NAME).read_bytes())
             stamp = _stamp(manifest.bundle.created)
-            for number, entry in enumerate(manifest.files):
+            moved = 0
+            for entry in manifest.files:
                 target = new_dir / entry.path
                 if not os.path.lexists(target):
-                    if number % 64 == 0:
+                    if moved % 16 == 0:
                         hook("move")
+                    moved += 1
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.rename(bundle_dir / entry.path, target)
                     os.utime(target, (stamp, stamp), follow_symlinks=False)
