@@ -85,6 +85,22 @@ def build(content: Path, out: Path, key: SecretKey | None, base: Path | None = N
     return out
 
 
+# Runs apply in a process of its own that kills itself (SIGKILL: no cleanup runs) at hook call N.
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from infopack.trust.keys import load_public_key
+from infopack.update.apply import apply_delta
+calls = [0]
+def hook(step):
+    calls[0] += 1
+    print(step, flush=True)
+    if calls[0] == int(sys.argv[4]):
+        os.kill(os.getpid(), signal.SIGKILL)
+apply_delta(Path(sys.argv[1]), Path(sys.argv[2]), [load_public_key(Path(sys.argv[3]))], hook=hook)
+"""
+
+
 @dataclass
 class Releases:
     root: Path

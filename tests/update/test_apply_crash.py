@@ -13,25 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from infopack.update.apply import JOURNAL_NAME, recover, staging_for
+from infopack.update.apply import COMMIT_NAME, recover, staging_for
 from infopack.update.delta import make_delta
 from kit.content import run_infopack
-from kit.releases import files_of
-
-# Runs apply in a process of its own that kills itself (SIGKILL: no cleanup runs) at hook call N.
-KILLER = """
-import os, signal, sys
-from pathlib import Path
-from infopack.trust.keys import load_public_key
-from infopack.update.apply import apply_delta
-calls = [0]
-def hook(step):
-    calls[0] += 1
-    print(step, flush=True)
-    if calls[0] == int(sys.argv[4]):
-        os.kill(os.getpid(), signal.SIGKILL)
-apply_delta(Path(sys.argv[1]), Path(sys.argv[2]), [load_public_key(Path(sys.argv[3]))], hook=hook)
-"""
+from kit.releases import KILLER, files_of
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +47,7 @@ def test_kill_9_at_every_step_leaves_old_or_new_after_verify(releases, update, t
             break  # the hook was called fewer times: every step has been tried
         assert run.returncode == -signal.SIGKILL, run.stderr
         step = run.stdout.split()[-1]
-        committed = (staging_for(card) / JOURNAL_NAME).exists()
+        committed = (staging_for(card) / COMMIT_NAME).exists()
         check = run_infopack("verify", str(card), "--trust", str(releases.pub), timeout=60)
         assert check.returncode == 0, (step, check.stdout, check.stderr)
         state = old_or_new(card, releases)
@@ -72,8 +57,8 @@ def test_kill_9_at_every_step_leaves_old_or_new_after_verify(releases, update, t
     else:
         pytest.fail("apply never finished")
     steps = [step for step, _ in outcomes]
-    assert {"prepare", "commit", "move", "swap-out", "swap-in", "cleanup"} <= set(steps), steps
-    assert ("prepare", "old") in outcomes and ("swap-in", "new") in outcomes
+    assert {"prepare", "commit", "move-out", "move-in", "cleanup"} <= set(steps), steps
+    assert ("prepare", "old") in outcomes and ("commit", "old") in outcomes and ("move-in", "new") in outcomes
 
 
 def test_kill_9_at_random_moments_leaves_old_or_new_after_the_next_apply(releases, update, tmp_path):

@@ -7,18 +7,23 @@ manifest's hash, and every file's size and SHA-256, with verify's hashing); each
 carries, patches or copies gives the bytes NEW's signed manifest lists. A refusal is one line and
 leaves BUNDLE as it was.
 
-Then the switch, built for FAT32, which has no atomic exchange of two folders (section 15.4):
+Then the switch, built for FAT32, which has no atomic exchange of two folders, and where renaming
+a folder is not even safe through every driver (fusefat loses its contents), so only files are
+renamed (section 15.4):
 1. prepare: the new and changed files, NEW's manifest and signatures are written and flushed in a
-   staging folder `.NAME.infopack-apply/new` beside BUNDLE. A failure here (a full card) removes
-   the staging folder: BUNDLE was never touched.
-2. commit: `journal.json` is written into the staging folder (atomically). From now on the update
-   is finished, whatever happens: by this run, or by the next `apply` or `verify` on BUNDLE.
-3. roll forward: each file NEW keeps unchanged is moved (renamed, never copied) from BUNDLE into
-   `new/`; BUNDLE is renamed to `.../old`, `new/` to BUNDLE; the staging folder is removed.
-   If a step fails while this run is still alive, it rolls back instead: the journal is deleted
-   first, then the moved files go back to BUNDLE.
-Recovery reads only the journal's presence: with it, roll forward; without it, roll back. Every
-step is repeatable, so recovery interrupted in its turn is finished by the next one.
+   staging folder `.NAME.infopack-apply/new` beside BUNDLE, with `journal.json`, the plan of the
+   switch (which paths leave BUNDLE, which arrive). A failure here (a full card) removes the
+   staging folder: BUNDLE was never touched.
+2. commit: an empty file `committed` is created there and flushed. From now on the update is
+   finished whatever happens: by this run, or by the next `apply` or `verify` on BUNDLE.
+3. roll forward: OLD's manifest, signatures and each file NEW does not keep as it is move
+   (rename) to `old/` in the staging folder; NEW's files move from `new/` into BUNDLE, manifest
+   last; folders left empty and the staging folder are removed. Files NEW keeps are not touched.
+   If a step fails while this run is alive (a full card), it rolls back instead: `committed` is
+   deleted first, then every file goes back where it was. Renames free as much space as they
+   take, so rolling back needs none.
+Recovery looks at `committed`: present, roll forward; absent, roll back. Every step is repeatable
+(a file already moved is skipped), so a recovery interrupted in its turn is finished by the next.
 
 Imports only format and trust: a partner's `apply` loads no build code (tests/test_layers.py).
 """
@@ -43,7 +48,7 @@ from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError, UsageProblem
 from infopack.format.constants import MANIFEST_NAME, SIGNATURES_DIR
 from infopack.format.manifest import FileEntry, Manifest, parse_date, parse_manifest
-from infopack.format.names import housekeeping_root
+from infopack.format.names import check_bundle_path, housekeeping_root
 from infopack.trust.keys import PublicKey
 from infopack.trust.sign import read_manifest_bytes
 from infopack.trust.verify import (
@@ -66,7 +71,8 @@ from infopack.update.delta import (
 )
 
 STAGING_SUFFIX = ".infopack-apply"
-JOURNAL_NAME = "journal.json"
+JOURNAL_NAME = "journal.json"  # the plan of the switch
+COMMIT_NAME = "committed"  # present: the switch goes forward
 JOURNAL_FORMAT = "infopack-apply-journal/1"
 # A test hook: called with a step name before each step of the switch (kill -9 tests stop there).
 Hook = Callable[[str], None]
@@ -212,6 +218,15 @@ def _check_carried(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan
 # ----------------------------------------------------------------------------- the switch
 
 
+def _set_time(target: int | Path, stamp: int) -> None:
+    """Section 6.2's file time, where the file system keeps one (fusefat may refuse)."""
+    try:
+        os.utime(target, (stamp, stamp))
+    except OSError as err:
+        if err.errno not in (errno.ENOSYS, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+
+
 def _stamp(created: str) -> int:
     day = parse_date(created) or dt.date(1980, 1, 1)
     return timegm(day.timetuple())
@@ -229,127 +244,146 @@ def _write_file(path: Path, chunks, stamp: int) -> tuple[int, str]:  # noqa: ANN
             size += len(chunk)
         out.flush()
         os.fsync(out.fileno())
-        os.utime(out.fileno(), (stamp, stamp))
+        _set_time(out.fileno(), stamp)
     return size, digest.hexdigest()
 
 
-def _prepare(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan, staging: Path) -> None:
-    """Step 1: NEW's new and changed files, manifest and signatures, flushed, in staging/new."""
+def _prepare(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan, staging: Path) -> list[str]:
+    """Step 1: NEW's new and changed files, manifest and signatures, flushed, in staging/new.
+    Returns the paths written there (relative), the files that will move into BUNDLE."""
     new_dir = staging / "new"
     new_dir.mkdir(parents=True)
     stamp = _stamp(plan.new.bundle.created)
     old_by_path = {entry.path: entry for entry in plan.old.files}
+    incoming = []
     for record, entry in plan.carried:
         written = _write_file(new_dir / record.path, _carried_bytes(handle, header, bundle_dir, record, entry, old_by_path), stamp)
         if written != (entry.size, entry.sha256):  # the delta or BUNDLE changed since the check
             raise _refuse(f"{record.path!r} changed while the update was applied")
+        incoming.append(record.path)
     for name, data in plan.signatures:
         _write_file(new_dir / SIGNATURES_DIR / name, [data], stamp)
+        incoming.append(f"{SIGNATURES_DIR}/{name}")
     _write_file(new_dir / MANIFEST_NAME, [plan.new_bytes], stamp)
+    incoming.append(MANIFEST_NAME)  # last in: until then BUNDLE does not claim to be NEW
     for directory, _dirs, _files in os.walk(new_dir, topdown=False):
         fsync_directory(Path(directory))
-    fsync_directory(staging)
+    return incoming
 
 
-def _journal_bytes(old_bytes: bytes, new_bytes: bytes) -> bytes:
-    return json.dumps({
-        "format": JOURNAL_FORMAT,
-        "old_manifest_sha256": hashlib.sha256(old_bytes).hexdigest(),
-        "new_manifest_sha256": hashlib.sha256(new_bytes).hexdigest(),
-    }).encode("ascii") + b"\n"
+def _outgoing(bundle_dir: Path, plan: _Plan) -> list[str]:
+    """What leaves BUNDLE: OLD's manifest first (BUNDLE stops claiming to be OLD), OLD's
+    signatures, and each file of OLD that NEW does not keep as it is (changed or removed)."""
+    kept = {entry.path for entry in plan.kept}
+    signatures = bundle_dir / SIGNATURES_DIR
+    names = sorted(e.name for e in os.scandir(signatures)) if signatures.is_dir() else []
+    return [MANIFEST_NAME] + [f"{SIGNATURES_DIR}/{n}" for n in names] + [
+        e.path for e in plan.old.files if e.path not in kept]
 
 
-def _write_journal(staging: Path, data: bytes) -> None:
-    """Step 2, the commit: the journal appears whole or not at all (written beside, flushed,
-    renamed). Not atomic.write_file_atomically: FAT through FUSE refuses its chmod."""
-    partial = staging / (JOURNAL_NAME + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+def _write_new_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
-    os.rename(partial, staging / JOURNAL_NAME)
-    fsync_directory(staging)
+    fsync_directory(path.parent)
 
 
-def _journal_valid(staging: Path) -> bool:
-    """The commit record: present, readable, and naming the manifest staged beside it."""
+def _plan_bytes(old_bytes: bytes, new_bytes: bytes, outgoing: list[str], incoming: list[str]) -> bytes:
+    return json.dumps({
+        "format": JOURNAL_FORMAT,
+        "old_manifest_sha256": hashlib.sha256(old_bytes).hexdigest(),
+        "new_manifest_sha256": hashlib.sha256(new_bytes).hexdigest(),
+        "out": outgoing,
+        "in": incoming,
+    }, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+@dataclass
+class _Journal:
+    outgoing: list[str]
+    incoming: list[str]
+
+
+def _read_journal(staging: Path) -> _Journal | None:
+    """The plan of the switch, written before it began; None if absent or not ours. Its paths
+    are checked like a manifest's, so a planted journal cannot move files outside the bundle."""
     try:
-        journal = json.loads((staging / JOURNAL_NAME).read_bytes())
-        staged = staging / "new" / MANIFEST_NAME
-        if not staged.exists():  # the swap is done; only the cleanup is left
-            return journal.get("format") == JOURNAL_FORMAT
-        return bool(
-            journal.get("format") == JOURNAL_FORMAT
-            and journal.get("new_manifest_sha256") == hashlib.sha256(staged.read_bytes()).hexdigest()
-        )
-    except (OSError, ValueError, AttributeError):
-        return False
+        value = json.loads((staging / JOURNAL_NAME).read_bytes())
+        if not isinstance(value, dict) or value.get("format") != JOURNAL_FORMAT:
+            return None
+        lists = [value["out"], value["in"]]
+        for paths in lists:
+            if not isinstance(paths, list) or not all(isinstance(p, str) and check_bundle_path(p) is None for p in paths):
+                return None
+        return _Journal(lists[0], lists[1])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
-def _roll_forward(bundle_dir: Path, staging: Path, hook: Hook) -> None:
-    """Step 3, repeatable from any point: move kept files into new/, swap the folders, clean up."""
-    new_dir, old_dir = staging / "new", staging / "old"
-    if new_dir.is_dir():
-        if bundle_dir.is_dir() and not old_dir.exists():
-            manifest = parse_manifest((new_dir / MANIFEST_NAME).read_bytes())
-            stamp = _stamp(manifest.bundle.created)
-            moved = 0
-            for entry in manifest.files:
-                target = new_dir / entry.path
-                if not os.path.lexists(target):
-                    if moved % 16 == 0:
-                        hook("move")
-                    moved += 1
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.rename(bundle_dir / entry.path, target)
-                    os.utime(target, (stamp, stamp), follow_symlinks=False)
-            for directory, _dirs, _files in os.walk(new_dir, topdown=False):
-                os.utime(directory, (stamp, stamp))
-                fsync_directory(Path(directory))
-            hook("swap-out")
-            os.rename(bundle_dir, old_dir)
-            fsync_directory(staging)
-        hook("swap-in")
-        os.rename(new_dir, bundle_dir)
-        fsync_directory(bundle_dir.parent)
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(source, target)
+
+
+def _roll_forward(bundle_dir: Path, staging: Path, journal: _Journal, hook: Hook) -> None:
+    """Step 3, repeatable from any point: OLD's outgoing files to staging/old, NEW's incoming
+    files into BUNDLE, empty folders removed, staging removed. A file already moved is skipped,
+    and an outgoing file is moved only while its staging/old place is free, so a NEW file that
+    already arrived under the same path is never taken for OLD's."""
+    old_dir, new_dir = staging / "old", staging / "new"
+    incoming = set(journal.incoming)
+    for number, path in enumerate(journal.outgoing):
+        if number % 16 == 0:
+            hook("move-out")
+        still_old = path not in incoming or os.path.lexists(new_dir / path)  # NEW's has not arrived
+        if still_old and os.path.lexists(bundle_dir / path) and not os.path.lexists(old_dir / path):
+            _move(bundle_dir / path, old_dir / path)
+    for number, path in enumerate(journal.incoming):
+        if number % 16 == 0:
+            hook("move-in")
+        if os.path.lexists(new_dir / path):
+            _move(new_dir / path, bundle_dir / path)
+    for directory in (bundle_dir, staging):
+        fsync_directory(directory)
     hook("cleanup")
-    shutil.rmtree(old_dir, ignore_errors=True)
+    _remove_empty_folders(bundle_dir)
     _remove_staging(staging)
 
 
-def _roll_back(bundle_dir: Path, staging: Path, hook: Hook) -> None:
-    """Undo, repeatable from any point: the journal goes first (so a crash now still rolls
-    back), then BUNDLE comes back from old/ if it was moved there and each kept file that was
-    moved into new/ goes back where it was."""
-    journal = staging / JOURNAL_NAME
-    if os.path.lexists(journal):
-        os.unlink(journal)
+def _roll_back(bundle_dir: Path, staging: Path, journal: _Journal | None, hook: Hook) -> None:
+    """Undo, repeatable from any point: the commit mark goes first (so a crash now still rolls
+    back), then NEW's files that arrived go back to staging/new and OLD's come home."""
+    mark = staging / COMMIT_NAME
+    if os.path.lexists(mark):
+        os.unlink(mark)
         fsync_directory(staging)
-    new_dir, old_dir = staging / "new", staging / "old"
-    if not bundle_dir.exists() and old_dir.is_dir():
-        os.rename(old_dir, bundle_dir)
-        fsync_directory(bundle_dir.parent)
-    if new_dir.is_dir() and bundle_dir.is_dir():
-        try:
-            old = parse_manifest(read_manifest_bytes(bundle_dir))
-        except InfopackError:
-            old = None
-        for entry in old.files if old is not None else ():
+    if journal is not None:
+        old_dir, new_dir = staging / "old", staging / "new"
+        for path in journal.incoming:
             hook("move-back")
-            source = new_dir / entry.path
-            if not os.path.lexists(bundle_dir / entry.path) and os.path.lexists(source):
-                os.rename(source, bundle_dir / entry.path)
+            if not os.path.lexists(new_dir / path) and os.path.lexists(bundle_dir / path):
+                _move(bundle_dir / path, new_dir / path)
+        for path in journal.outgoing:
+            if os.path.lexists(old_dir / path) and not os.path.lexists(bundle_dir / path):
+                _move(old_dir / path, bundle_dir / path)
+        fsync_directory(bundle_dir)
+        _remove_empty_folders(bundle_dir)
     _remove_staging(staging)
+
+
+def _remove_empty_folders(bundle_dir: Path) -> None:
+    """A bundle has no empty folders (section 1): those whose files all left go too."""
+    for directory, dirs, files in os.walk(bundle_dir, topdown=False):
+        if directory != str(bundle_dir) and not dirs and not files:
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
 
 
 def _remove_staging(staging: Path) -> None:
-    shutil.rmtree(staging / "new", ignore_errors=True)
-    shutil.rmtree(staging / "old", ignore_errors=True)
-    try:
-        os.unlink(staging / JOURNAL_NAME)
-    except FileNotFoundError:
-        pass
     shutil.rmtree(staging, ignore_errors=True)
     fsync_directory(staging.parent)
 
@@ -367,7 +401,7 @@ class _ParentLock:
             if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 os.close(self.fd)
                 raise UsageProblem("another apply is running on this folder") from None
-            # no locks on this file system: go on; the journal still decides any recovery
+            # no locks on this file system: go on; the commit mark still decides any recovery
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -378,12 +412,13 @@ def _recover_locked(bundle_dir: Path, hook: Hook) -> str | None:
     staging = staging_for(bundle_dir)
     if not os.path.lexists(staging):
         return None
-    if not staging.is_dir() or staging.is_symlink():
+    if staging.is_symlink() or not staging.is_dir():
         raise InfopackError("is in the way of updates and is not ours; remove it", staging)
-    if _journal_valid(staging):
-        _roll_forward(bundle_dir, staging, hook)
+    journal = _read_journal(staging)
+    if journal is not None and os.path.lexists(staging / COMMIT_NAME):
+        _roll_forward(bundle_dir, staging, journal, hook)
         return "finished an interrupted update (it had been committed)"
-    _roll_back(bundle_dir, staging, hook)
+    _roll_back(bundle_dir, staging, journal, hook)
     return "undid an interrupted update (it had not been committed)"
 
 
@@ -464,9 +499,12 @@ def _apply_locked(handle: BinaryIO, delta_file: Path, bundle_dir: Path, trusted:
     staging = staging_for(bundle_dir)
     try:
         step("prepare")
-        _prepare(handle, header, bundle_dir, plan, staging)
+        staging.mkdir()
+        incoming = _prepare(handle, header, bundle_dir, plan, staging)
+        journal = _Journal(_outgoing(bundle_dir, plan), incoming)
+        _write_new_file(staging / JOURNAL_NAME, _plan_bytes(old_bytes, new_bytes, journal.outgoing, journal.incoming))
         step("commit")
-        _write_journal(staging, _journal_bytes(old_bytes, new_bytes))
+        _write_new_file(staging / COMMIT_NAME, b"")
     except BaseException as err:
         _remove_staging(staging)
         if isinstance(err, OSError):
@@ -474,9 +512,9 @@ def _apply_locked(handle: BinaryIO, delta_file: Path, bundle_dir: Path, trusted:
                                 err.filename or staging) from None
         raise
     try:
-        _roll_forward(bundle_dir, staging, step)
+        _roll_forward(bundle_dir, staging, journal, step)
     except OSError as err:
-        _roll_back(bundle_dir, staging, step)
+        _roll_back(bundle_dir, staging, journal, step)
         raise InfopackError(f"could not switch to the update ({err.strerror or err}); BUNDLE is unchanged",
                             bundle_dir) from None
     report = verify_bundle(bundle_dir, trusted, threshold=threshold, state_file=state_file, today=today)
