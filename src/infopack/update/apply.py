@@ -39,7 +39,7 @@ import os
 import shutil
 import stat
 from calendar import timegm
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -100,7 +100,7 @@ def _refuse(message: str, where: str | Path = "") -> DeltaError:
 
 
 def _check_release(handle: BinaryIO, header: DeltaHeader, delta_file: Path, trusted: Sequence[PublicKey],
-                   threshold: int, highest: dict[str, int], today: dt.date) -> tuple[Manifest, bytes, list]:
+                   threshold: int, highest: dict[str, int], today: dt.date) -> tuple[Manifest, bytes, list[tuple[str, bytes]]]:
     new_bytes = read_blob(handle, header, header.manifest.offset, header.manifest.size)
     signatures = [(blob.name, read_blob(handle, header, blob.offset, blob.size)) for blob in header.signatures]
     report = VerifyReport(str(delta_file), threshold)
@@ -138,7 +138,7 @@ def _check_bundle_is_base(bundle_dir: Path, old: Manifest) -> None:
         raise _refuse(f"BUNDLE is not exactly the release this update applies to: {first.path}: {first.message}", bundle_dir)
 
 
-def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, signatures: list,
+def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, signatures: list[tuple[str, bytes]],
           body_size: int) -> _Plan:
     """Every record accounted for by NEW's manifest, every file of NEW accounted for by a record
     or by BUNDLE, and the removed list exactly what the two manifests say."""
@@ -178,7 +178,7 @@ def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, s
 
 
 def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, record: Record,
-                   entry: FileEntry, old_by_path: dict[str, FileEntry]):
+                   entry: FileEntry, old_by_path: dict[str, FileEntry]) -> Iterator[bytes]:
     """The chunks a record gives (patches and copies are read whole; data is streamed)."""
     if record.kind == "data":
         if record.size != entry.size:
@@ -232,7 +232,7 @@ def _stamp(created: str) -> int:
     return timegm(day.timetuple())
 
 
-def _write_file(path: Path, chunks, stamp: int) -> tuple[int, str]:  # noqa: ANN001
+def _write_file(path: Path, chunks: Iterable[bytes], stamp: int) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError
@@ -351,7 +352,7 @@ def _obj(value: object, keys: tuple[str, ...], what: str) -> dict[str, object]:
     return value
 
 
-def _list(value: object, what: str) -> list:
+def _list(value: object, what: str) -> list[object]:
     if not isinstance(value, list):
         raise ValueError(f"{what} is not a list")
     return value
@@ -365,7 +366,7 @@ def _safe_path(value: object, what: str) -> str:
     return path
 
 
-def read_header(handle) -> DeltaHeader:  # noqa: ANN001  (a binary file object)
+def read_header(handle: BinaryIO) -> DeltaHeader:
     """Parse and check the header of an open delta file; raises DeltaError."""
     start = handle.read(len(MAGIC) + _U64.size)
     if len(start) != len(MAGIC) + _U64.size or not start.startswith(MAGIC):
@@ -431,7 +432,7 @@ def _parse_header(value: object) -> DeltaHeader:
     )
 
 
-def read_blob(handle, header: DeltaHeader, offset: int, size: int) -> bytes:  # noqa: ANN001
+def read_blob(handle: BinaryIO, header: DeltaHeader, offset: int, size: int) -> bytes:
     handle.seek(header.body_start + offset)
     data = handle.read(size)
     if len(data) != size:
@@ -439,7 +440,7 @@ def read_blob(handle, header: DeltaHeader, offset: int, size: int) -> bytes:  # 
     return data
 
 
-def stream_blob(handle, header: DeltaHeader, offset: int, size: int) -> Iterator[bytes]:  # noqa: ANN001
+def stream_blob(handle: BinaryIO, header: DeltaHeader, offset: int, size: int) -> Iterator[bytes]:
     """A record's bytes in chunks of at most CHUNK (memory does not grow with the file)."""
     handle.seek(header.body_start + offset)
     left = size
