@@ -32,13 +32,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the shared library generator in tests/kit
 
-from kit.releases import add_article, build, edit_article, files_of, library_articles, set_sequence  # noqa: E402
-from kit.content import write_content  # noqa: E402
-
 from infopack.trust.keys import generate_secret_key  # noqa: E402
 from infopack.trust.verify import verify_bundle  # noqa: E402
 from infopack.update.apply import apply_delta  # noqa: E402
 from infopack.update.delta import make_delta  # noqa: E402
+from kit.content import write_content  # noqa: E402
+from kit.releases import add_article, build, edit_article, files_of, library_articles, set_sequence  # noqa: E402
 
 IMAGE_EVERY = 25
 
@@ -127,8 +126,8 @@ def run(work: Path, count: int, rounds: int) -> None:
     largest = sorted(changed.items(), key=lambda item: -len(item[1]))[:6]
 
     applies, copies, copy_verifies = [], [], []
+    card = work / "card"
     for _ in range(rounds):
-        card = work / "card"
         shutil.rmtree(card, ignore_errors=True)
         shutil.copytree(old, card)
         os.sync()

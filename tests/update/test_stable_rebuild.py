@@ -112,3 +112,30 @@ def test_a_base_of_another_library_is_refused(releases, tmp_path):
     toml.write_text(toml.read_text().replace('id = "library"', 'id = "other"').replace("sequence = 1", "sequence = 5"))
     with pytest.raises(InfopackError, match="--base is bundle 'library'"):
         build(content, tmp_path / "out", None, base=releases.old)
+
+
+
+@pytest.mark.parametrize("grown_by", [1, 2, 3, 4, 5, 6, 7])
+def test_frames_after_an_edited_one_keep_their_encoded_bytes(grown_by):
+    # Frames after the edited one keep their offset modulo 6, so the UTF-16 data file and the
+    # base64 in phone.html hold them as the same bytes, only moved: the patch carries the edit,
+    # not the rest of the pack, whatever length the edited frame grew by.
+    import base64
+    import random
+
+    from infopack.build.pack import data_file_text, pack_articles, pack_into_places
+    from infopack.update.delta import make_patch
+
+    rng = random.Random(grown_by)
+    docs = [rng.randbytes(700) for _ in range(12)]  # incompressible: frame length = text length + header
+    slugs = [f"s{i}" for i in range(12)]
+    before = pack_articles(docs)
+    places = {slug: (pack, offset) for slug, (pack, offset, _length) in zip(slugs, before.locators)}
+    docs[3] = docs[3] + rng.randbytes(grown_by)
+    after = pack_into_places(docs, slugs, None, places)
+    for index in range(4, 12):
+        assert after.locators[index][1] % 6 == before.locators[index][1] % 6
+    old_file, new_file = data_file_text("text/0000", before.packs[0]), data_file_text("text/0000", after.packs[0])
+    assert len(make_patch(old_file, new_file)) < len(new_file) // 4
+    old_b64, new_b64 = base64.b64encode(before.packs[0]), base64.b64encode(after.packs[0])
+    assert len(make_patch(old_b64, new_b64)) < len(new_b64) // 4

@@ -28,6 +28,7 @@ DICT_SAMPLE_BYTES = 16 * 1024
 MIN_BYTES_FOR_DICT = 256 * 1024  # below this a dictionary costs more than it saves
 PACK_LIMIT = 256 * 1024  # payload bytes per text pack: small files parse fast on phones
 CHUNK = 128  # articles per compression task
+ALIGN_MODULUS = 6  # stable rebuilds: 2 (UTF-16 units) x 3 (base64 groups), see pack_into_places
 
 
 @dataclass
@@ -96,7 +97,8 @@ def pack_into_places(
 ) -> PackedText:
     """Pack for a stable rebuild (`build --base`): the base bundle's dictionary, and every article
     the base had in the pack it was in, in the order it had there (PLACES: slug -> (pack, offset)).
-    An unchanged pack therefore gets the same bytes; a pack whose articles all left is gone.
+    An unchanged pack therefore gets the same bytes; a pack whose articles all left is gone; in a
+    changed pack, frames may be preceded by up to 5 zero bytes (docs/FORMAT.md section 4).
     New articles fill new packs numbered after the base's last, in library order."""
     frames = compress_frames(html_documents, dictionary, level)
     members: dict[int, list[tuple[int, int]]] = {}
@@ -116,7 +118,12 @@ def pack_into_places(
         pack += frames[index]
 
     for number in sorted(members):
-        for _offset, index in sorted(members[number]):
+        for old_offset, index in sorted(members[number]):
+            # Up to 5 zero bytes keep each frame's offset modulo 6 what it was: the data file
+            # pairs payload bytes into UTF-16 units and phone.html groups them by 3 for base64,
+            # so frames after an edited one keep their encoded bytes, only moved (a small patch).
+            pack = packs.setdefault(number, bytearray())
+            pack += bytes((old_offset - len(pack)) % ALIGN_MODULUS)
             put(number, index)
     number = max((place[0] for place in places.values()), default=-1)
     fresh = False  # new articles never go into a pack the base had: that pack would change
