@@ -58,6 +58,8 @@ def test_an_update_turns_old_into_new_byte_for_byte(releases, update, bundle, tm
     result = run_infopack("apply", str(update), str(bundle), "--trust", str(releases.pub), "--state", str(state), timeout=60)
     assert result.returncode == 0, result.stderr
     assert files_of(bundle) == files_of(releases.new)
+    times = lambda root: {p.relative_to(root): int(p.stat().st_mtime) for p in root.rglob("*")}  # noqa: E731
+    assert times(bundle) == times(releases.new)  # section 6.2: NEW's date, kept files too
     assert json.loads(state.read_text())["highest_sequence"] == {"library": 2}
     assert not staging_for(bundle).exists()
     again = run_infopack("verify", str(bundle), "--trust", str(releases.pub), timeout=60)

@@ -349,7 +349,22 @@ def _roll_forward(bundle_dir: Path, staging: Path, journal: _Journal, hook: Hook
         fsync_directory(directory)
     hook("cleanup")
     _remove_empty_folders(bundle_dir)
+    _stamp_release(bundle_dir)
     _remove_staging(staging)
+
+
+def _stamp_release(bundle_dir: Path) -> None:
+    """Every file and folder gets NEW's date (section 6.2), kept files too: no trace of when the
+    update was applied."""
+    try:
+        manifest = parse_manifest(read_manifest_bytes(bundle_dir))
+    except InfopackError:
+        return  # verify, run next, says what is wrong
+    stamp = _stamp(manifest.bundle.created)
+    for directory, _dirs, names in os.walk(bundle_dir, topdown=False):
+        for name in names:
+            _set_time(Path(directory) / name, stamp)
+        _set_time(Path(directory), stamp)
 
 
 def _roll_back(bundle_dir: Path, staging: Path, journal: _Journal | None, hook: Hook) -> None:
