@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -276,3 +278,12 @@ def test_library_refusals_raise_delta_error(releases, update, bundle, tmp_path):
     other = rewrite(update, tmp_path / "o.delta", header_change=lambda h: h["base"].update(manifest_sha256="1" * 64))
     with pytest.raises(DeltaError):
         apply_delta(other, bundle, [releases.key.public_key()])
+
+
+def test_apply_from_inside_the_bundle_as_dot(releases, update, bundle):
+    # `cd card/library && infopack apply ../../update.delta .`: the staging folder still goes beside it.
+    result = subprocess.run([sys.executable, "-m", "infopack.commands", "apply", str(update), ".",
+                             "--trust", str(releases.pub)], cwd=bundle, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert files_of(bundle) == files_of(releases.new)
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]

@@ -439,7 +439,7 @@ def _recover_locked(bundle_dir: Path, hook: Hook) -> str | None:
 
 def recover(bundle_dir: Path, hook: Hook | None = None) -> str | None:
     """Finish or undo an update a crash interrupted; say which, or None if there was none."""
-    bundle_dir = Path(bundle_dir)
+    bundle_dir = Path(os.path.abspath(bundle_dir))
     if not os.path.lexists(staging_for(bundle_dir)):
         return None
     with _ParentLock(bundle_dir):
@@ -470,7 +470,9 @@ def apply_delta(
 ) -> ApplyResult:
     """Apply DELTA_FILE to BUNDLE_DIR (see the module's docstring). Raises DeltaError (exit 1) when
     the update is refused, with BUNDLE untouched; UsageProblem (exit 2) for bad arguments."""
-    delta_file, bundle_dir = Path(delta_file), Path(bundle_dir)
+    # Absolute and normalised: `.`, `..` or a trailing slash must still name the folder whose
+    # staging folder sits beside it.
+    delta_file, bundle_dir = Path(delta_file), Path(os.path.abspath(bundle_dir))
     step = hook or (lambda name: None)
     trusted = list({key.key: key for key in trusted_keys}.values())
     if not trusted:
