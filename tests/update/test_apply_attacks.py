@@ -287,3 +287,8 @@ def test_apply_from_inside_the_bundle_as_dot(releases, update, bundle):
     assert result.returncode == 0, result.stderr
     assert files_of(bundle) == files_of(releases.new)
     assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]
+
+
+def test_a_header_naming_other_releases_is_refused(releases, update, bundle, tmp_path):
+    lying = rewrite(update, tmp_path / "l.delta", header_change=lambda h: h.update(target_sequence=99))
+    assert "does not name the releases" in refused(lying, bundle, releases.pub)

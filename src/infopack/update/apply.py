@@ -509,6 +509,8 @@ def _apply_locked(handle: BinaryIO, delta_file: Path, bundle_dir: Path, trusted:
         raise _refuse(f"the update is for bundle {new.bundle.id!r}, BUNDLE is {old.bundle.id!r}", bundle_dir)
     if new.bundle.sequence <= old.bundle.sequence:
         raise _refuse(f"older sequence: the update's {new.bundle.sequence} is not higher than BUNDLE's {old.bundle.sequence}", bundle_dir)
+    if (header.base_id, header.base_sequence, header.target_sequence) != (old.bundle.id, old.bundle.sequence, new.bundle.sequence):
+        raise _refuse("the update's header does not name the releases its manifests are (altered?)")
     plan = _plan(header, old, new, new_bytes, signatures, body_size)
     _check_bundle_is_base(bundle_dir, old)
     _check_carried(handle, header, bundle_dir, plan)
