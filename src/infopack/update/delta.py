@@ -129,8 +129,8 @@ def make_patch(old: bytes, new: bytes) -> bytes:
     anchor (every 30-300 bytes in base64, UTF-16 data files and HTML), not once per byte."""
     block = PATCH_BLOCK
     where: dict[bytes, int] = {}
-    for match in PATCH_ANCHOR.finditer(old):
-        at = match.end()
+    for anchor in PATCH_ANCHOR.finditer(old):
+        at = anchor.end()
         where.setdefault(old[at : at + block], at)
     out = bytearray()
     literal_start = 0  # NEW's bytes from here up to a match are not matched yet
