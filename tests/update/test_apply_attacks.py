@@ -83,7 +83,41 @@ def test_tampered_carried_file_is_refused(releases, update, bundle, tmp_path):
         body[record["offset"] + record["size"] // 2] ^= 1
 
     message = refused(rewrite(update, tmp_path / "bad.delta", body_change=flip), bundle, releases.pub)
+    assert "does not match NEW's signed manifest" in message or "xz record is damaged" in message
+
+
+def test_carried_file_swapped_for_other_well_formed_bytes_is_refused(releases, update, bundle, tmp_path):
+    # Not a damaged stream but a valid one (xz check and all) holding other bytes: only the
+    # signed manifest's hash can tell.
+    import lzma
+
+    def swap(header, body):
+        record = next(r for r in header["files"] if r["kind"] == "data" and r["xz"])
+        start, end = record["offset"], record["offset"] + record["size"]
+        original = lzma.decompress(bytes(body[start:end]))
+        forged = lzma.compress(original.replace(b"i", b"I", 1), format=lzma.FORMAT_XZ)
+        body[start:end] = forged
+        shift = len(forged) - record["size"]
+        record["size"] = len(forged)
+        for other in header["files"]:
+            if other.get("offset", -1) > start:
+                other["offset"] += shift
+
+    message = refused(rewrite(update, tmp_path / "forged.delta", body_change=swap), bundle, releases.pub)
     assert "does not match NEW's signed manifest" in message
+
+
+def test_xz_bomb_in_a_record_is_refused_without_unpacking_it(releases, update, bundle, tmp_path):
+    import lzma
+
+    bomb = lzma.compress(bytes(512 * 1024 * 1024), format=lzma.FORMAT_XZ)  # 512 MiB of zeros, ~75 KB
+
+    def plant(header, body):
+        record = next(r for r in header["files"] if r["kind"] == "data" and r["path"].startswith("data/"))
+        record.update(offset=len(body), size=len(bomb), xz=True)
+        body.extend(bomb)
+
+    assert "unpacks to more" in refused(rewrite(update, tmp_path / "bomb.delta", body_change=plant), bundle, releases.pub)
 
 
 def test_tampered_patch_is_refused(releases, update, bundle, tmp_path):
@@ -119,7 +153,7 @@ def test_a_dropped_record_is_refused(releases, update, bundle, tmp_path):
 
 def test_an_extra_record_for_an_unlisted_file_is_refused(releases, update, bundle, tmp_path):
     def extra(header):
-        header["files"].append({"path": "autorun.inf", "kind": "data", "offset": 0, "size": 10})
+        header["files"].append({"path": "autorun.inf", "kind": "data", "offset": 0, "size": 10, "xz": False})
 
     assert "does not list" in refused(rewrite(update, tmp_path / "x.delta", header_change=extra), bundle, releases.pub)
 

@@ -68,6 +68,7 @@ from infopack.update.delta import (
     read_blob,
     read_header,
     stream_blob,
+    unxz_stream,
 )
 
 STAGING_SUFFIX = ".infopack-apply"
@@ -181,9 +182,13 @@ def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, reco
                    entry: FileEntry, old_by_path: dict[str, FileEntry]) -> Iterator[bytes]:
     """The chunks a record gives (patches and copies are read whole; data is streamed)."""
     if record.kind == "data":
+        chunks = stream_blob(handle, header, record.offset, record.size)
+        if record.xz:
+            yield from unxz_stream(chunks, entry.size)
+            return
         if record.size != entry.size:
             raise _refuse(f"the update's {record.path!r} is {record.size} bytes, NEW's manifest says {entry.size}")
-        yield from stream_blob(handle, header, record.offset, record.size)
+        yield from chunks
         return
     source = record.source if record.kind == "copy" else record.path
     before = old_by_path.get(source)
@@ -197,8 +202,11 @@ def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, reco
     old_data = (bundle_dir / source).read_bytes()
     if hashlib.sha256(old_data).hexdigest() != before.sha256:
         raise _refuse(f"BUNDLE's {source!r} changed while the update was applied", bundle_dir)
+    patch = read_blob(handle, header, record.offset, record.size)
+    if record.xz:  # a patch is at most its file's size plus 17 bytes per operation
+        patch = b"".join(unxz_stream([patch], 2 * entry.size + 1024))
     try:
-        yield apply_patch(old_data, read_blob(handle, header, record.offset, record.size), entry.size)
+        yield apply_patch(old_data, patch, entry.size)
     except ValueError as err:
         raise _refuse(f"the update's patch for {record.path!r}: {err}") from None
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import re
 import stat
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -38,6 +39,7 @@ FORMAT = "infopack-delta/1"
 HEADER_MAX_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 SIGNATURE_MAX_BYTES = 4096
+XZ_MEMLIMIT = 64 * 1024 * 1024  # preset 6 needs ~9 MiB to decompress; a hostile header asks more
 # Patches are built and applied in memory; larger changed files travel whole.
 PATCH_MAX_BYTES = 64 * 1024 * 1024
 PATCH_BLOCK = 64  # bytes after an anchor indexed as one block; a copy record costs 17 bytes
@@ -47,6 +49,8 @@ PATCH_ANCHOR = re.compile(rb"[\x00\n>Qq]")
 PATCH_COPY = b"C"
 PATCH_LITERAL = b"L"
 _U64 = struct.Struct(">Q")
+MEDIA_PREFIX = "media/"  # photos, sound and video are compressed already: never xz
+XZ_PRESET = 6
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class Record:
     path: str
     kind: str
     offset: int = 0
-    size: int = 0
+    size: int = 0  # bytes in the body (compressed, with xz)
     source: str = ""
+    xz: bool = False  # the body bytes are an xz stream of the data or patch
 
 
 @dataclass(frozen=True)
@@ -254,8 +259,13 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
                 body = new_data
         elif _hash_stream(new_dir / entry.path) != (entry.size, entry.sha256):
             raise InfopackError("does not match its manifest entry; verify the bundle first", new_dir / entry.path)
+        xz = False
+        if isinstance(body, bytes) and not entry.path.startswith(MEDIA_PREFIX):
+            packed = lzma.compress(body, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, preset=XZ_PRESET)
+            if len(packed) < len(body) * 19 // 20:  # worth it only when it saves 5 %
+                body, xz = packed, True
         size = len(body) if isinstance(body, bytes) else entry.size
-        records.append(Record(entry.path, kind, offset, size))
+        records.append(Record(entry.path, kind, offset, size, xz=xz))
         blobs.append((entry.path, body))
         offset += size
     listed = {entry.path for entry in new.files}
@@ -287,7 +297,8 @@ def render_header(header: DeltaHeader) -> bytes:
         if record.kind == "copy":
             files.append({"path": record.path, "kind": "copy", "from": record.source})
         else:
-            files.append({"path": record.path, "kind": record.kind, "offset": record.offset, "size": record.size})
+            files.append({"path": record.path, "kind": record.kind, "offset": record.offset, "size": record.size,
+                          "xz": record.xz})
     value = {
         "format": FORMAT,
         "base": {"id": header.base_id, "sequence": header.base_sequence, "manifest_sha256": header.base_manifest_sha256},
@@ -418,9 +429,11 @@ def _parse_header(value: object) -> DeltaHeader:
             fields = _obj(item, ("path", "kind", "from"), "copy record")
             records.append(Record(_safe_path(fields["path"], "path"), "copy", source=_safe_path(fields["from"], "from")))
         elif kind in ("data", "patch"):
-            fields = _obj(item, ("path", "kind", "offset", "size"), f"{kind} record")
+            fields = _obj(item, ("path", "kind", "offset", "size", "xz"), f"{kind} record")
+            if not isinstance(fields["xz"], bool):
+                raise ValueError("xz is not true or false")
             records.append(Record(_safe_path(fields["path"], "path"), str(kind),
-                                  _int(fields["offset"], "offset"), _int(fields["size"], "size")))
+                                  _int(fields["offset"], "offset"), _int(fields["size"], "size"), xz=fields["xz"]))
         else:
             raise ValueError("a file record's kind is not data, patch or copy")
     removed = [_safe_path(path, "removed path") for path in _list(top["removed"], "removed")]
@@ -448,6 +461,28 @@ def read_blob(handle: BinaryIO, header: DeltaHeader, offset: int, size: int) -> 
     if len(data) != size:
         raise DeltaError("truncated: a record reaches past the end of the file")
     return data
+
+
+def unxz_stream(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """Decompress an xz stream chunk by chunk, never past LIMIT bytes (a small record must not
+    unpack into gigabytes); the caller checks the total against the manifest."""
+    decompressor = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
+    produced = 0
+    try:
+        for chunk in chunks:
+            data = decompressor.decompress(chunk, max_length=limit - produced + 1)
+            while True:
+                produced += len(data)
+                if produced > limit:
+                    raise DeltaError("an xz record unpacks to more than the manifest says")
+                yield data
+                if decompressor.eof or decompressor.needs_input:
+                    break
+                data = decompressor.decompress(b"", max_length=limit - produced + 1)
+        if not decompressor.eof:
+            raise DeltaError("an xz record is truncated")
+    except lzma.LZMAError as err:
+        raise DeltaError(f"an xz record is damaged: {err}") from None
 
 
 def stream_blob(handle: BinaryIO, header: DeltaHeader, offset: int, size: int) -> Iterator[bytes]:
