@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the shared library generator in tests
 from infopack.trust.keys import generate_secret_key  # noqa: E402
 from infopack.trust.verify import verify_bundle  # noqa: E402
 from infopack.update.apply import apply_delta  # noqa: E402
-from infopack.update.delta import make_delta  # noqa: E402
+from infopack.update.delta import make_delta, read_header  # noqa: E402
 from kit.content import write_content  # noqa: E402
 from kit.releases import add_article, build, edit_article, files_of, library_articles, set_sequence  # noqa: E402
 
@@ -123,6 +123,10 @@ def run(work: Path, count: int, rounds: int) -> None:
     delta_scratch = make_delta(old, scratch, work / "scratch.delta").delta_bytes
     rsync_whole = rsync_batch(new, old, work)
     rsync_rolling = rsync_batch(new, old, work, "--no-whole-file")
+    rsync_scratch = rsync_batch(scratch, old, work, "--no-whole-file")
+    with open(work / "base.delta", "rb") as handle:
+        records = read_header(handle).records
+    heaviest = sorted(records, key=lambda r: -r.size)[:8]
     largest = sorted(changed.items(), key=lambda item: -len(item[1]))[:6]
 
     applies, copies, copy_verifies = [], [], []
@@ -146,6 +150,7 @@ def run(work: Path, count: int, rounds: int) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"bundle (NEW): {bundle:,} bytes, {len(after)} files; files that changed: {len(changed)}, {changed_bytes:,} bytes")
     print("largest changed files: " + ", ".join(f"{path} {len(data):,}" for path, data in largest))
+    print("heaviest delta records: " + ", ".join(f"{r.path} {r.kind}{'+xz' if r.xz else ''} {r.size:,}" for r in heaviest))
     print("| what travels | bytes | share of the bundle | x changed bytes |")
     print("|---|---:|---:|---:|")
     for label, size in (
@@ -154,6 +159,7 @@ def run(work: Path, count: int, rounds: int) -> None:
         ("`infopack delta` OLD -> SCRATCH (no --base)", delta_scratch),
         ("`rsync -a --only-write-batch` (whole files, rsync's local default)", rsync_whole),
         ("`rsync -a --no-whole-file --only-write-batch`", rsync_rolling),
+        ("`rsync -a --no-whole-file --only-write-batch` OLD -> SCRATCH (no --base)", rsync_scratch),
     ):
         print(f"| {label} | {size:,} | {size / bundle:.2%} | {size / changed_bytes:.2f} |")
     print(f"apply (check OLD, write, switch, verify NEW): {apply_s:.2f} s; copy NEW whole + sync: {copy_s:.2f} s "
