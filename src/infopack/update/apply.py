@@ -61,6 +61,7 @@ from infopack.trust.verify import (
 )
 from infopack.update.delta import (
     CHUNK,
+    PATCH_MAX_BYTES,
     DeltaError,
     DeltaHeader,
     Record,
@@ -160,6 +161,10 @@ def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, s
                 raise _refuse(f"the update copies {record.path!r} from {record.source!r}, which does not hold its bytes")
         elif record.offset + record.size > body_size:
             raise _refuse(f"the update is truncated: {record.path!r} reaches past its end")
+        elif record.kind == "patch":  # patches are applied in memory: both files must be small
+            before = old_by_path.get(record.path)
+            if before is None or max(before.size, entry.size) > PATCH_MAX_BYTES or record.size > 2 * PATCH_MAX_BYTES:
+                raise _refuse(f"the update patches {record.path!r}, which BUNDLE does not hold or is too large to patch")
         carried.append((record, entry))
     kept = []
     for entry in new.files:
