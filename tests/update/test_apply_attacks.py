@@ -326,3 +326,61 @@ def test_apply_from_inside_the_bundle_as_dot(releases, update, bundle):
 def test_a_header_naming_other_releases_is_refused(releases, update, bundle, tmp_path):
     lying = rewrite(update, tmp_path / "l.delta", header_change=lambda h: h.update(target_sequence=99))
     assert "does not name the releases" in refused(lying, bundle, releases.pub)
+
+
+def _phone_patch_swap(header, body, old_name: bytes, new_name: bytes) -> None:
+    """Rewrite the name inside phone.html's derived operations (same length, offsets kept)."""
+    import lzma
+
+    record = next(r for r in header["files"] if r["path"] == "phone.html")
+    assert record["kind"] == "patch" and record["xz"]
+    start, end = record["offset"], record["offset"] + record["size"]
+    patch = lzma.decompress(bytes(body[start:end]))
+    assert b"D" + len(old_name).to_bytes(2, "big") + old_name in patch
+    forged = lzma.compress(patch.replace(old_name, new_name), format=lzma.FORMAT_XZ)
+    body[start:end] = forged
+    shift = len(forged) - record["size"]
+    record["size"] = len(forged)
+    for other in header["files"]:
+        if other.get("offset", -1) > start:
+            other["offset"] += shift
+
+
+def _derived_name(update: Path) -> bytes:
+    """A data file phone.html's patch derives from (the update carries its bytes once)."""
+    import lzma
+
+    with open(update, "rb") as handle:
+        header = read_header(handle)
+        record = next(r for r in header.records if r.path == "phone.html")
+        handle.seek(header.body_start + record.offset)
+        patch = lzma.decompress(handle.read(record.size))
+    import re
+
+    found = re.search(rb"D(..)data/", patch, re.S)  # "D", the name's length (2 bytes), the name
+    assert found is not None, "phone.html's patch derives nothing"
+    length = int.from_bytes(found.group(1), "big")
+    return patch[found.start() + 3 : found.start() + 3 + length]
+
+
+def test_phone_page_is_rebuilt_from_the_carried_data_files(releases, update, bundle):
+    name = _derived_name(update)  # the update does derive, and applying it gives NEW exactly
+    assert name.startswith(b"data/")
+    assert apply_delta(update, bundle, [releases.key.public_key()]).report.ok
+    assert files_of(bundle) == files_of(releases.new)
+
+
+def test_derived_operation_pointing_at_another_data_file_is_refused(releases, update, bundle, tmp_path):
+    name = _derived_name(update)
+    other = next(p for p in files_of(releases.new) if p.startswith("data/") and len(p) == len(name)
+                 and p.encode() != name).encode()
+    forged = rewrite(update, tmp_path / "f.delta", body_change=lambda h, b: _phone_patch_swap(h, b, name, other))
+    message = refused(forged, bundle, releases.pub)
+    assert "does not match NEW's signed manifest" in message or "more bytes" in message
+
+
+def test_derived_operation_pointing_outside_the_data_files_is_refused(releases, update, bundle, tmp_path):
+    name = _derived_name(update)
+    outside = b"../../etc/passwd".ljust(len(name), b"x")[: len(name)]
+    forged = rewrite(update, tmp_path / "o.delta", body_change=lambda h, b: _phone_patch_swap(h, b, name, outside))
+    assert "not a data file of NEW" in refused(forged, bundle, releases.pub)

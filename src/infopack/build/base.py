@@ -21,9 +21,9 @@ from pathlib import Path
 
 import zstandard
 
-from infopack.build.pack import read_data_file
 from infopack.errors import InfopackError
 from infopack.format.constants import MANIFEST_MAX_BYTES, MANIFEST_NAME
+from infopack.format.datafile import read_data_file
 from infopack.format.manifest import FileEntry, parse_manifest
 
 _ROOT_ELEMENT = re.compile(rb'<script id="infopack-root" type="application/json">(.*?)</script>', re.S)

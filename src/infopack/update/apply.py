@@ -30,6 +30,7 @@ Imports only format and trust: a partner's `apply` loads no build code (tests/te
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import errno
 import fcntl
@@ -47,6 +48,7 @@ from typing import BinaryIO
 from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError, UsageProblem
 from infopack.format.constants import MANIFEST_NAME, SIGNATURES_DIR
+from infopack.format.datafile import read_data_file
 from infopack.format.manifest import FileEntry, Manifest, parse_date, parse_manifest
 from infopack.format.names import check_bundle_path, housekeeping_root
 from infopack.trust.keys import PublicKey
@@ -72,6 +74,7 @@ from infopack.update.delta import (
     unxz_stream,
 )
 
+DATA_PREFIX = "data/"
 STAGING_SUFFIX = ".infopack-apply"
 JOURNAL_NAME = "journal.json"  # the plan of the switch
 COMMIT_NAME = "committed"  # present: the switch goes forward
@@ -184,8 +187,9 @@ def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, s
 
 
 def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, record: Record,
-                   entry: FileEntry, old_by_path: dict[str, FileEntry]) -> Iterator[bytes]:
-    """The chunks a record gives (patches and copies are read whole; data is streamed)."""
+                   entry: FileEntry, old_by_path: dict[str, FileEntry], plan: _Plan | None = None) -> Iterator[bytes]:
+    """The chunks a record gives (patches and copies are read whole; data is streamed). PLAN lets
+    a patch outside data/ derive base64 from NEW's data files (phone.html)."""
     if record.kind == "data":
         chunks = stream_blob(handle, header, record.offset, record.size)
         if record.xz:
@@ -210,10 +214,39 @@ def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, reco
     patch = read_blob(handle, header, record.offset, record.size)
     if record.xz:  # a patch is at most its file's size plus 17 bytes per operation
         patch = b"".join(unxz_stream([patch], 2 * entry.size + 1024))
+    derive = None
+    if plan is not None and not record.path.startswith(DATA_PREFIX):
+        derive = _deriver(handle, header, bundle_dir, plan)
     try:
-        yield apply_patch(old_data, patch, entry.size)
+        yield apply_patch(old_data, patch, entry.size, derive)
     except ValueError as err:
         raise _refuse(f"the update's patch for {record.path!r}: {err}") from None
+
+
+def _deriver(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan) -> Callable[[str, int], bytes]:
+    """What a derived operation stands for: base64 of the first LENGTH payload bytes of NEW's data
+    file NAME, taken from the delta (itself checked against NEW's manifest) or from BUNDLE."""
+    new_by_path = {entry.path: entry for entry in plan.new.files}
+    carried = {record.path: (record, entry) for record, entry in plan.carried}
+    old_by_path = {entry.path: entry for entry in plan.old.files}
+
+    def derive(name: str, length: int) -> bytes:
+        entry = new_by_path.get(name)
+        if entry is None or not name.startswith(DATA_PREFIX) or entry.size > PATCH_MAX_BYTES:
+            raise ValueError(f"derives from {name!r}, which is not a data file of NEW")
+        if name in carried:
+            record, _entry = carried[name]
+            data = b"".join(_carried_bytes(handle, header, bundle_dir, record, entry, old_by_path))
+        else:
+            data = (bundle_dir / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            raise ValueError(f"derives from {name!r}, which does not match NEW's signed manifest")
+        payload = read_data_file(data, length)[1]
+        if len(payload) != length:
+            raise ValueError(f"derives more bytes from {name!r} than it holds")
+        return base64.b64encode(payload)
+
+    return derive
 
 
 def _check_carried(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan) -> None:
@@ -221,7 +254,7 @@ def _check_carried(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan
     for record, entry in plan.carried:
         digest = hashlib.sha256()
         size = 0
-        for chunk in _carried_bytes(handle, header, bundle_dir, record, entry, old_by_path):
+        for chunk in _carried_bytes(handle, header, bundle_dir, record, entry, old_by_path, plan):
             digest.update(chunk)
             size += len(chunk)
         if (size, digest.hexdigest()) != (entry.size, entry.sha256):
@@ -270,7 +303,7 @@ def _prepare(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Pla
     old_by_path = {entry.path: entry for entry in plan.old.files}
     incoming = []
     for record, entry in plan.carried:
-        written = _write_file(new_dir / record.path, _carried_bytes(handle, header, bundle_dir, record, entry, old_by_path), stamp)
+        written = _write_file(new_dir / record.path, _carried_bytes(handle, header, bundle_dir, record, entry, old_by_path, plan), stamp)
         if written != (entry.size, entry.sha256):  # the delta or BUNDLE changed since the check
             raise _refuse(f"{record.path!r} changed while the update was applied")
         incoming.append(record.path)

@@ -14,6 +14,7 @@ build code.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import lzma
@@ -22,7 +23,7 @@ import re
 import stat
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +31,7 @@ from typing import BinaryIO
 from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError
 from infopack.format.constants import MANIFEST_MAX_BYTES, SIGNATURE_NAME, SIGNATURES_DIR
+from infopack.format.datafile import read_data_file
 from infopack.format.manifest import FileEntry, parse_manifest
 from infopack.format.names import check_bundle_path
 from infopack.trust.sign import read_manifest_bytes
@@ -48,7 +50,10 @@ PATCH_BLOCK = 64  # bytes after an anchor indexed as one block; a copy record co
 PATCH_ANCHOR = re.compile(rb"[\x00\n>Qq]")
 PATCH_COPY = b"C"
 PATCH_LITERAL = b"L"
+PATCH_DERIVED = b"D"  # base64 of a payload of NEW's data files: phone.html's inline copies
 _U64 = struct.Struct(">Q")
+_U16 = struct.Struct(">H")
+PHONE_PAGE = "phone.html"
 MEDIA_PREFIX = "media/"  # photos, sound and video are compressed already: never xz
 XZ_PRESET = 6
 
@@ -125,37 +130,79 @@ def _hash_stream(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def make_patch(old: bytes, new: bytes) -> bytes:
+def make_patch(old: bytes, new: bytes, derived: Sequence[tuple[int, int, bytes]] = ()) -> bytes:
     """NEW as ranges copied from OLD and new bytes. Both files are cut at the same kind of
     places, found by content (after each byte PATCH_ANCHOR matches), so a stretch of OLD that
     moved by any number of bytes is cut the same way in NEW; the PATCH_BLOCK bytes after each of
     OLD's anchors are indexed, NEW's are looked up, and a match is extended both ways as far as
     the bytes agree. The regular-expression search runs in C: the Python loop runs once per
-    anchor (every 30-300 bytes in base64, UTF-16 data files and HTML), not once per byte."""
-    block = PATCH_BLOCK
+    anchor (every 30-300 bytes in base64, UTF-16 data files and HTML), not once per byte.
+    DERIVED: (start, end, operation) ranges of NEW given by a ready operation (PATCH_DERIVED)."""
     where: dict[bytes, int] = {}
     for anchor in PATCH_ANCHOR.finditer(old):
         at = anchor.end()
-        where.setdefault(old[at : at + block], at)
+        where.setdefault(old[at : at + PATCH_BLOCK], at)
     out = bytearray()
-    literal_start = 0  # NEW's bytes from here up to a match are not matched yet
-    position = 0
-    while (match := PATCH_ANCHOR.search(new, position)) is not None:
+    done = 0
+    for start, end, operation in sorted(derived):
+        _match_segment(old, new, done, start, where, out)
+        out += operation
+        done = end
+    _match_segment(old, new, done, len(new), where, out)
+    return bytes(out)
+
+
+def _match_segment(old: bytes, new: bytes, begin: int, end: int, where: dict[bytes, int], out: bytearray) -> None:
+    """Copy and literal operations for new[begin:end] (make_patch)."""
+    literal_start = begin  # NEW's bytes from here up to a match are not matched yet
+    position = begin
+    while (match := PATCH_ANCHOR.search(new, position, end)) is not None:
         position = match.end()
-        found = where.get(new[position : position + block])
-        if found is None or position + block > len(new):
+        if position + PATCH_BLOCK > end:
+            break
+        found = where.get(new[position : position + PATCH_BLOCK])
+        if found is None:
             continue
         start, source = position, found
         while start > literal_start and source > 0 and new[start - 1] == old[source - 1]:
             start, source = start - 1, source - 1  # grow back into what looked new
-        length = _common_length(old, source, new, start)
+        length = _common_length(old, source, new[:end], start)
         if start > literal_start:
             out += PATCH_LITERAL + _U64.pack(start - literal_start) + new[literal_start:start]
         out += PATCH_COPY + _U64.pack(source) + _U64.pack(length)
         position = literal_start = start + length
-    if literal_start < len(new):
-        out += PATCH_LITERAL + _U64.pack(len(new) - literal_start) + new[literal_start:]
-    return bytes(out)
+    if literal_start < end:
+        out += PATCH_LITERAL + _U64.pack(end - literal_start) + new[literal_start:end]
+
+
+def derived_operation(data_path: str, length: int) -> bytes:
+    """The operation "base64 of the first LENGTH payload bytes of NEW's data file DATA_PATH"."""
+    name = data_path.encode("utf-8")
+    return PATCH_DERIVED + _U16.pack(len(name)) + name + _U64.pack(length)
+
+
+_INLINE_PAYLOAD = re.compile(rb'<script type="text/plain" data-payload="([a-z0-9/]+)">([A-Za-z0-9+/=]*)</script>')
+
+
+def inline_payload_ranges(new_page: bytes, carried: dict[str, bytes]) -> list[tuple[int, int, bytes]]:
+    """phone.html holds each data file's payload again, in base64 (docs/FORMAT.md section 8). For
+    a data file the delta carries anyway (CARRIED: path -> NEW's bytes), its base64 becomes one
+    derived operation instead of travelling a second time."""
+    found = []
+    for match in _INLINE_PAYLOAD.finditer(new_page):
+        path = "data/" + match.group(1).decode("ascii") + ".js"
+        data_file = carried.get(path)
+        if data_file is None:
+            continue
+        encoded = match.group(2)
+        try:
+            payload = base64.b64decode(encoded, validate=True)
+            _name, from_file = read_data_file(data_file, len(payload))
+        except ValueError:
+            continue
+        if from_file == payload:
+            found.append((match.start(2), match.end(2), derived_operation(path, len(payload))))
+    return found
 
 
 def _common_length(old: bytes, source: int, new: bytes, start: int) -> int:
@@ -172,16 +219,33 @@ def _common_length(old: bytes, source: int, new: bytes, start: int) -> int:
     return low
 
 
-def apply_patch(old: bytes, patch: bytes, limit: int) -> bytes:
-    """Inverse of make_patch; refuses a patch that reads outside OLD or grows past LIMIT."""
+def apply_patch(old: bytes, patch: bytes, limit: int, derive: Callable[[str, int], bytes] | None = None) -> bytes:
+    """Inverse of make_patch; refuses a patch that reads outside OLD or grows past LIMIT. DERIVE
+    gives the base64 a derived operation stands for (None: such operations are refused)."""
     out = bytearray()
     position = 0
     while position < len(patch):
         kind = patch[position : position + 1]
-        if kind not in (PATCH_COPY, PATCH_LITERAL) or position + 1 + _U64.size > len(patch):
+        position += 1
+        if kind == PATCH_DERIVED:
+            if derive is None or position + _U16.size > len(patch):
+                raise ValueError("derived data where none may be")
+            (name_length,) = _U16.unpack_from(patch, position)
+            position += _U16.size
+            name = patch[position : position + name_length].decode("utf-8", errors="strict")
+            position += name_length
+            if position + _U64.size > len(patch):
+                raise ValueError("damaged patch")
+            (length,) = _U64.unpack_from(patch, position)
+            position += _U64.size
+            if len(out) + (length + 2) // 3 * 4 > limit:
+                raise ValueError("patch grows past the file's size")
+            out += derive(name, length)
+            continue
+        if kind not in (PATCH_COPY, PATCH_LITERAL) or position + _U64.size > len(patch):
             raise ValueError("damaged patch")
-        (first,) = _U64.unpack_from(patch, position + 1)
-        position += 1 + _U64.size
+        (first,) = _U64.unpack_from(patch, position)
+        position += _U64.size
         if kind == PATCH_COPY:
             if position + _U64.size > len(patch):
                 raise ValueError("damaged patch")
@@ -239,6 +303,7 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
         offset += len(data)
     records: list[Record] = []
     changed_bytes = 0
+    carried_data: dict[str, bytes] = {}  # data files the delta carries: phone.html may derive from them
     for entry in new.files:
         before = old_by_path.get(entry.path)
         if before is not None and (before.sha256, before.size) == (entry.sha256, entry.size):
@@ -251,14 +316,17 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
         body: Path | bytes = new_dir / entry.path
         kind = "data"
         if before is not None and entry.size <= PATCH_MAX_BYTES and before.size <= PATCH_MAX_BYTES:
-            new_data = _read_checked(new_dir, entry)
-            patch = make_patch(_read_checked(old_dir, before), new_data)
+            new_data = body = _read_checked(new_dir, entry)
+            derived = inline_payload_ranges(new_data, carried_data) if entry.path == PHONE_PAGE else []
+            patch = make_patch(_read_checked(old_dir, before), new_data, derived)
             if len(patch) < entry.size * 3 // 4:
                 body, kind = patch, "patch"
-            else:
-                body = new_data
+        elif entry.path.startswith("data/") and entry.size <= PATCH_MAX_BYTES:
+            new_data = body = _read_checked(new_dir, entry)
         elif _hash_stream(new_dir / entry.path) != (entry.size, entry.sha256):
             raise InfopackError("does not match its manifest entry; verify the bundle first", new_dir / entry.path)
+        if entry.path.startswith("data/") and isinstance(body, bytes):
+            carried_data[entry.path] = new_data
         xz = False
         if isinstance(body, bytes) and not entry.path.startswith(MEDIA_PREFIX):
             packed = lzma.compress(body, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, preset=XZ_PRESET)
