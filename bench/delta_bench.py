@@ -11,9 +11,10 @@ it, so every article number after it shifts), and the next release is built twic
 - `rsync -a --only-write-batch` from NEW to a copy of OLD, as rsync does it locally (whole files)
   and with `--no-whole-file` (its rolling-checksum delta);
 - `apply` on a copy of OLD (checks OLD file by file, writes, switches, verifies NEW) against
-  copying NEW whole (`shutil.copytree` + sync) and against copy + `verify`.
+  copying NEW whole (`shutil.copytree` + sync) and against copy + `verify`; with --fat, apply and
+  copy also on a FAT32 image mounted through fusefat, whose slow writes are closer to a card's.
 
-    nice -n 10 python bench/delta_bench.py [--articles 10000]
+    nice -n 10 python bench/delta_bench.py [--articles 10000] [--fat]
 """
 
 from __future__ import annotations
@@ -89,15 +90,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--fat", action="store_true", help="also time apply and copy on a FAT32 image (fusefat)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="delta-bench-"))
     try:
-        run(work, args.articles, args.rounds)
+        run(work, args.articles, args.rounds, args.fat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(work: Path, count: int, rounds: int) -> None:
+def run(work: Path, count: int, rounds: int, fat: bool) -> None:
     key = generate_secret_key("bench")
     public = key.public_key()
     content_old = make_content(work / "content-1", count)
@@ -165,6 +167,44 @@ def run(work: Path, count: int, rounds: int) -> None:
     print(f"apply (check OLD, write, switch, verify NEW): {apply_s:.2f} s; copy NEW whole + sync: {copy_s:.2f} s "
           f"(ratio {apply_s / copy_s:.2f}); copy + verify: {copy_verify_s:.2f} s (ratio {apply_s / copy_verify_s:.2f}); "
           f"medians of {rounds}")
+    if fat:
+        on_fat(work, old, new, public, after)
+
+
+def on_fat(work: Path, old: Path, new: Path, public, after: dict[str, bytes]) -> None:  # noqa: ANN001
+    """The same on a FAT32 image through fusefat (user-space FAT: slow writes, like a cheap card)."""
+    from kit.fatfs import fat_drive, missing_tools
+
+    if (reason := missing_tools()) is not None:
+        print(f"FAT32: skipped ({reason})")
+        return
+    size = 3 * folder_bytes(new) + 64 * 1024 * 1024
+    drive = fat_drive(work / "fat-apply", size)
+    try:
+        card = drive.root / "library"
+        _copy_plain(old, card)
+        drive.remount()
+        applied = timed(lambda: apply_delta(work / "base.delta", card, [public]))
+        assert files_of(card) == after
+    finally:
+        drive.unmount()
+    drive = fat_drive(work / "fat-copy", size)
+    try:
+        copied = timed(lambda: (_copy_plain(new, drive.root / "library"), os.sync()))
+    finally:
+        drive.unmount()
+    print(f"FAT32 (fusefat): apply {applied:.1f} s; copy NEW whole + sync {copied:.1f} s (ratio {applied / copied:.2f})")
+
+
+def _copy_plain(source: Path, target: Path) -> None:
+    """Files only, no permissions (FAT has none to set)."""
+    for path in sorted(source.rglob("*")):
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
 
 
 if __name__ == "__main__":
