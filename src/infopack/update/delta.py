@@ -269,7 +269,10 @@ def _signature_blobs(new_dir: Path) -> list[tuple[str, bytes]]:
     found = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if SIGNATURE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-            found.append((entry.name, Path(entry.path).read_bytes()[: SIGNATURE_MAX_BYTES + 1]))
+            data = Path(entry.path).read_bytes()[: SIGNATURE_MAX_BYTES + 1]
+            if len(data) > SIGNATURE_MAX_BYTES:
+                raise InfopackError(f"larger than {SIGNATURE_MAX_BYTES} bytes: not a signature", entry.path)
+            found.append((entry.name, data))
     return found
 
 
