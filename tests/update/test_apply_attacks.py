@@ -384,3 +384,22 @@ def test_derived_operation_pointing_outside_the_data_files_is_refused(releases, 
     outside = b"../../etc/passwd".ljust(len(name), b"x")[: len(name)]
     forged = rewrite(update, tmp_path / "o.delta", body_change=lambda h, b: _phone_patch_swap(h, b, name, outside))
     assert "not a data file of NEW" in refused(forged, bundle, releases.pub)
+
+
+def test_delta_command_writes_one_file_and_says_how_small(releases, tmp_path):
+    out = tmp_path / "update.delta"
+    result = run_infopack("delta", str(releases.old), str(releases.new), "--out", str(out), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"wrote {out}: ") and "x the" in result.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["update.delta"]  # no temporary file left
+
+
+def test_delta_command_refuses_an_unsigned_or_older_release_in_one_line(releases, tmp_path):
+    unsigned = tmp_path / "unsigned"
+    shutil.copytree(releases.new, unsigned)
+    shutil.rmtree(unsigned / "signatures")
+    result = run_infopack("delta", str(releases.old), str(unsigned), "--out", str(tmp_path / "u.delta"), timeout=120)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "not signed" in result.stderr
+    result = run_infopack("delta", str(releases.new), str(releases.old), "--out", str(tmp_path / "o.delta"), timeout=120)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "not higher" in result.stderr
+    assert not (tmp_path / "u.delta").exists() and not (tmp_path / "o.delta").exists()
