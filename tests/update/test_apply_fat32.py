@@ -100,3 +100,27 @@ def test_kill_9_during_apply_on_fat32_then_verify_leaves_old_or_new(releases, up
     fsck = card.fsck()
     assert fsck.returncode == 0, fsck.stdout
     card.mount()
+
+
+
+def test_card_full_at_the_commit_still_ends_with_new_complete(releases, update, card):
+    # The card fills up (another program, a camera) right before the commit: the switch must not
+    # need space it cannot get. A rename that fails for want of space loses the file on fusefat,
+    # so apply reserves the room its folders need before committing and frees it first thing.
+    from infopack.update.apply import apply_delta
+
+    bundle = card.root / "library"
+    filled = []
+
+    def fill_at_commit(step: str) -> None:
+        if step == "commit" and not filled:
+            filled.append(_fill(card.root, leave=0))
+
+    assert apply_delta(update, bundle, [releases.key.public_key()], hook=fill_at_commit).report.ok
+    assert filled and files_of(bundle) == files_of(releases.new)
+    assert not staging_for(bundle).exists()
+    filled[0].unlink()
+    card.unmount()
+    fsck = card.fsck()
+    assert fsck.returncode == 0, fsck.stdout
+    card.mount()

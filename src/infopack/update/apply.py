@@ -12,11 +12,12 @@ a folder is not even safe through every driver (fusefat loses its contents), so 
 renamed (section 15.4):
 1. prepare: the new and changed files, NEW's manifest and signatures are written and flushed in a
    staging folder `.NAME.infopack-apply/new` beside BUNDLE, with `journal.json`, the plan of the
-   switch (which paths leave BUNDLE, which arrive). A failure here (a full card) removes the
-   staging folder: BUNDLE was never touched.
+   switch (which paths leave BUNDLE, which arrive), and a reserve file holding the room the
+   switch's folders may need. A failure here (a full card) removes the staging folder: BUNDLE
+   was never touched.
 2. commit: an empty file `committed` is created there and flushed. From now on the update is
    finished whatever happens: by this run, or by the next `apply` or `verify` on BUNDLE.
-3. roll forward: OLD's manifest, signatures and each file NEW does not keep as it is move
+3. roll forward: the reserve is freed; OLD's manifest, signatures and each file NEW does not keep as it is move
    (rename) to `old/` in the staging folder; NEW's files move from `new/` into BUNDLE, manifest
    last; folders left empty and the staging folder are removed. Files NEW keeps are not touched.
    If a step fails while this run is alive (a full card), it rolls back instead: `committed` is
@@ -78,6 +79,9 @@ DATA_PREFIX = "data/"
 STAGING_SUFFIX = ".infopack-apply"
 JOURNAL_NAME = "journal.json"  # the plan of the switch
 COMMIT_NAME = "committed"  # present: the switch goes forward
+RESERVE_NAME = "reserve"  # room for the switch's folders, freed when it starts
+RESERVE_BASE_BYTES = 64 * 1024
+RESERVE_BYTES_PER_MOVE = 256  # a FAT long name takes up to ~9 entries of 32 bytes
 JOURNAL_FORMAT = "infopack-apply-journal/1"
 # A test hook: called with a step name before each step of the switch (kill -9 tests stop there).
 Hook = Callable[[str], None]
@@ -368,6 +372,17 @@ def _read_journal(staging: Path) -> _Journal | None:
         return None
 
 
+def _reserve_room(staging: Path, journal: _Journal) -> None:
+    """Make, before the commit, the room the switch will need: the folders under old/, and a
+    reserve file the switch deletes first, so that a folder growing by a cluster finds one free
+    even if the card is full by then. (A rename that fails for want of space is not harmless on
+    every FAT driver: fusefat then loses the file.)"""
+    for path in journal.outgoing:
+        (staging / "old" / path).parent.mkdir(parents=True, exist_ok=True)
+    size = RESERVE_BASE_BYTES + RESERVE_BYTES_PER_MOVE * (len(journal.outgoing) + len(journal.incoming))
+    _write_new_file(staging / RESERVE_NAME, bytes(size))
+
+
 def _move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rename(source, target)
@@ -379,6 +394,8 @@ def _roll_forward(bundle_dir: Path, staging: Path, journal: _Journal, hook: Hook
     and an outgoing file is moved only while its staging/old place is free, so a NEW file that
     already arrived under the same path is never taken for OLD's."""
     old_dir, new_dir = staging / "old", staging / "new"
+    if os.path.lexists(staging / RESERVE_NAME):
+        os.unlink(staging / RESERVE_NAME)  # its clusters are the switch's room
     incoming = set(journal.incoming)
     for number, path in enumerate(journal.outgoing):
         if number % 16 == 0:
@@ -567,6 +584,7 @@ def _apply_locked(handle: BinaryIO, delta_file: Path, bundle_dir: Path, trusted:
         staging.mkdir()
         incoming = _prepare(handle, header, bundle_dir, plan, staging)
         journal = _Journal(_outgoing(bundle_dir, plan), incoming)
+        _reserve_room(staging, journal)
         _write_new_file(staging / JOURNAL_NAME, _plan_bytes(old_bytes, new_bytes, journal.outgoing, journal.incoming))
         step("commit")
         _write_new_file(staging / COMMIT_NAME, b"")
