@@ -1,6 +1,6 @@
 """The package's layers, as README "How the code is laid out" states them, checked on the code.
 
-format <- trust (verify, and later apply: never build code); format <- content <- build <- plan;
+format <- trust (verify) <- update (delta, apply: never build code); format <- content <- build <- plan;
 commands on top, each loaded only when it runs, none importing another.
 """
 
@@ -150,3 +150,25 @@ def test_help_loads_no_command_module():
     output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "verify" in output and "build" in output  # the help was printed
     assert output.strip().splitlines()[-1] == "LOADED:"
+
+
+def test_apply_and_delta_load_no_build_code_nor_build_libraries():
+    # A partner applies updates with the same trust as verify: no build code, no build libraries.
+    for argv in (["apply", "/nonexistent.delta", "/nonexistent-bundle", "--trust", "/nonexistent.pub"],
+                 ["delta", "/nonexistent-old", "/nonexistent-new", "--out", "/nonexistent/x.delta"]):
+        probe = (
+            "import sys\n"
+            "from infopack.commands import main\n"
+            "try:\n"
+            f"    main({argv!r})\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(' '.join(sorted(sys.modules)))\n"
+        )
+        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+        assert f"infopack.commands.{argv[0]}" in loaded and f"infopack.update.{argv[0]}" in loaded  # the probe ran it
+        ours = [m for m in loaded if m.startswith(("infopack.build", "infopack.content", "infopack.plan",
+                                                   "infopack.ingest", "infopack.export", "infopack.drives"))]
+        assert ours == []
+        theirs = [m for m in loaded if m.split(".")[0] in BUILD_LIBRARIES]
+        assert theirs == []

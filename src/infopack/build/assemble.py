@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infopack.build import media as media_stage
+from infopack.build.base import BaseLayout, read_base
 from infopack.build.library_pack import FAT32_FILE_LIMIT, LIBRARY_PACK_NAME, library_pack_parts, library_pack_size
 from infopack.build.media_cache import MediaCache
 from infopack.build.output import Staging, fsync_fd, sweep_leftovers, write_manifest
@@ -41,6 +42,7 @@ from infopack.build.pack import (
     frame_digest,
     inline_data_element,
     pack_articles,
+    pack_into_places,
 )
 from infopack.build.render import RenderedArticle, finish_html, render_article
 from infopack.build.search import SearchDoc, build_search_index
@@ -112,6 +114,7 @@ def build_bundle(
     media_cache: MediaCache | None = None,
     phone: bool = True,
     one_file_limit: int = ONE_FILE_LIMIT,
+    base: Path | None = None,
 ) -> BuildResult:
     """Build `content_dir` into `out_dir`. With a `plan` (infopack.plan.make_plan), only the
     articles the plan keeps in `volume` are built, each media file at the profile the plan chose.
@@ -119,13 +122,16 @@ def build_bundle(
     place, so no unsigned bundle is ever at `out_dir`, not even for a moment. `media_cache` (preview)
     reuses media prepared by an earlier build of the same sources. `phone=False` leaves
     out phone.html and library.pack; `one_file_limit` is the inline size above which phone.html
-    asks for library.pack instead of holding the library (lowered by tests)."""
+    asks for library.pack instead of holding the library (lowered by tests). `base` (the bundle
+    this release follows) makes a stable rebuild: its dictionary and layout are kept, so unchanged
+    articles give unchanged files (build/base.py)."""
     content_dir = Path(content_dir)
     out_dir = Path(out_dir)
     say = progress or (lambda message: None)
     _check_output_location(content_dir, out_dir, force, say)
     content = load_content(content_dir)
     say(f"loaded {len(content.articles)} articles")
+    layout = _base_layout(base, content) if base is not None else None
     selection = plan.selection(volume) if plan is not None else None
     if selection is not None:
         content = _selected_content(content, selection)
@@ -141,7 +147,7 @@ def build_bundle(
         profile_for = selection.profile_for if selection is not None else (lambda source: profile)
         html_docs, media_files = _prepare_media(content, articles, rendered, staging.path, profile_for, say, media_cache)
         volume_of = selection.volume if selection is not None else None
-        files = _assemble(content, articles, rendered, html_docs, say, volume_of, phone, one_file_limit, media_files)
+        files = _assemble(content, articles, rendered, html_docs, say, volume_of, phone, one_file_limit, media_files, layout)
         for bundle_file in files:
             _write(staging.path / bundle_file.path, bundle_file)
         total = sum(f.size for f in files) + sum(p.stat().st_size for p in media_files)
@@ -181,6 +187,20 @@ def _selected_content(content: Content, selection: Selection) -> Content:
     if selection.bundle_id is not None:
         settings = replace(settings, id=selection.bundle_id)
     return Content(content.root, settings, [a for a in content.articles if a.slug in selection.slugs], content.warnings)
+
+
+def _base_layout(base: Path, content: Content) -> BaseLayout:
+    """The base's layout, once it is known to be an earlier release of the same bundle."""
+    layout = read_base(base)
+    settings = content.settings
+    if layout.bundle_id != settings.id:
+        raise InfopackError(f"--base is bundle {layout.bundle_id!r}, this content is {settings.id!r}", base)
+    if settings.sequence <= layout.sequence:
+        raise InfopackError(
+            f"sequence {settings.sequence} is not higher than the base's {layout.sequence}; raise `sequence` in infopack.toml",
+            content.root / "infopack.toml",
+        )
+    return layout
 
 
 def _check_output_location(content_dir: Path, out_dir: Path, force: bool, say: Progress) -> None:
@@ -397,24 +417,31 @@ def _assemble(
     phone: bool = True,
     one_file_limit: int = ONE_FILE_LIMIT,
     media_files: list[Path] | None = None,
+    layout: BaseLayout | None = None,
 ) -> list[BundleFile]:
     # Compression runs in zstd's threads (no GIL) while this thread builds the search index.
     with ThreadPoolExecutor(max_workers=1) as background:
-        packing = background.submit(pack_articles, html_docs)
+        if layout is None:
+            packing = background.submit(pack_articles, html_docs)
+        else:
+            slugs = [a.slug for a in articles]
+            packing = background.submit(pack_into_places, html_docs, slugs, layout.dictionary, layout.places)
         search = build_search_index(
-            [SearchDoc(i, a.lang, a.title, a.summary, r.text, a.aliases) for i, (a, r) in enumerate(zip(articles, rendered))]
+            [SearchDoc(i, a.lang, a.title, a.summary, r.text, a.aliases) for i, (a, r) in enumerate(zip(articles, rendered))],
+            boundaries=layout.search_shards if layout is not None else (),
+            digits=layout.search_digits if layout is not None else 0,
         )
         packed = packing.result()
-    say(f"compressed text: {sum(len(p) for p in packed.packs):,} bytes in {len(packed.packs)} packs")
+    say(f"compressed text: {sum(len(p) for p in packed.packs.values()):,} bytes in {len(packed.packs)} packs")
     payloads: dict[str, bytes] = {}
     if packed.dictionary is not None:
         payloads["dict"] = packed.dictionary
-    for number, pack in enumerate(packed.packs):
+    for number, pack in packed.packs.items():
         payloads[f"text/{number:04d}"] = pack
     payloads.update(_catalog_payloads(articles, rendered, packed))
-    slug_payloads, slug_shards = _slug_payloads(articles)
+    slug_payloads, slug_shards = _slug_payloads(articles, layout.slug_shards if layout is not None else 0)
     payloads.update(slug_payloads)
-    facet_payloads, facet_shards = _facet_payloads(articles)
+    facet_payloads, facet_shards = _facet_payloads(articles, layout.facet_shards if layout is not None else 0)
     payloads.update(facet_payloads)
     payloads.update(search.payloads)
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
@@ -498,15 +525,16 @@ def fnv1a32(text: str) -> int:
     return value
 
 
-def _slug_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
-    shards = max(1, -(-len(articles) // SLUG_SHARD_TARGET))
+def _slug_payloads(articles: list[Article], shards: int = 0) -> tuple[dict[str, bytes], int]:
+    """SHARDS: a stable rebuild keeps the base's count, so each slug stays in its shard."""
+    shards = shards or max(1, -(-len(articles) // SLUG_SHARD_TARGET))
     tables: list[dict[str, int]] = [{} for _ in range(shards)]
     for number, article in enumerate(articles):
         tables[fnv1a32(article.slug) % shards][article.slug] = number
     return {f"slug/{i:02d}": compress_json(table) for i, table in enumerate(tables)}, shards
 
 
-def _facet_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
+def _facet_payloads(articles: list[Article], shards: int = 0) -> tuple[dict[str, bytes], int]:
     """`tag:<tag>` and `lang:<code>` -> article numbers, so a filtered library reads one small file
     instead of every catalog shard. Numbers are delta-encoded (first absolute): mostly 1-2 digits."""
     facets: dict[str, list[int]] = {}
@@ -514,7 +542,7 @@ def _facet_payloads(articles: list[Article]) -> tuple[dict[str, bytes], int]:
         for key in [f"lang:{article.lang}"] + [f"tag:{tag}" for tag in dict.fromkeys(article.tags)]:
             facets.setdefault(key, []).append(number)
     total = sum(len(ids) for ids in facets.values())
-    shards = max(1, -(-total // FACET_SHARD_TARGET))
+    shards = shards or max(1, -(-total // FACET_SHARD_TARGET))
     tables: list[dict[str, list[int]]] = [{} for _ in range(shards)]
     for key in sorted(facets):
         ids = facets[key]

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import zstandard
 
+# The reader lives with the format, where `apply` (which loads no build code) can use it too.
+from infopack.format.datafile import read_data_file  # noqa: F401  (tests and readers import it from here)
+
 # Level 15 (btlazy2) is within 0.7 % of level 19's size on per-article frames with a dictionary,
 # at 2.3-2.7x less CPU (gimp-help-ko and the Python docs; BENCHMARKS.md, "Text packing").
 LEVEL = 15
@@ -29,12 +32,13 @@ DICT_SAMPLE_BYTES = 16 * 1024
 MIN_BYTES_FOR_DICT = 256 * 1024  # below this a dictionary costs more than it saves
 PACK_LIMIT = 256 * 1024  # payload bytes per text pack: small files parse fast on phones
 CHUNK = 128  # articles per compression task
+ALIGN_MODULUS = 6  # stable rebuilds: 2 (UTF-16 units) x 3 (base64 groups), see pack_into_places
 
 
 @dataclass
 class PackedText:
     dictionary: bytes | None  # raw zstd dictionary, or None when there was too little text
-    packs: list[bytes]  # payloads `text/0000`, `text/0001`, ...
+    packs: dict[int, bytes]  # pack number -> payload `text/<number>`; numbers may skip (--base)
     locators: list[tuple[int, int, int]]  # per article: (pack, offset, length)
 
 
@@ -85,7 +89,54 @@ def pack_articles(html_documents: list[bytes], level: int = LEVEL) -> PackedText
             packs.append(bytearray())
         locators.append((len(packs) - 1, len(packs[-1]), len(frame)))
         packs[-1] += frame
-    return PackedText(dictionary=dictionary, packs=[bytes(p) for p in packs], locators=locators)
+    return PackedText(dictionary=dictionary, packs={n: bytes(p) for n, p in enumerate(packs)}, locators=locators)
+
+
+def pack_into_places(
+    html_documents: list[bytes],
+    slugs: list[str],
+    dictionary: bytes | None,
+    places: dict[str, tuple[int, int]],
+    level: int = LEVEL,
+) -> PackedText:
+    """Pack for a stable rebuild (`build --base`): the base bundle's dictionary, and every article
+    the base had in the pack it was in, in the order it had there (PLACES: slug -> (pack, offset)).
+    An unchanged pack therefore gets the same bytes; a pack whose articles all left is gone; in a
+    changed pack, frames may be preceded by up to 5 zero bytes (docs/FORMAT.md section 4).
+    New articles fill new packs numbered after the base's last, in library order."""
+    frames = compress_frames(html_documents, dictionary, level)
+    members: dict[int, list[tuple[int, int]]] = {}
+    newcomers: list[int] = []
+    for index, slug in enumerate(slugs):
+        place = places.get(slug)
+        if place is None:
+            newcomers.append(index)
+        else:
+            members.setdefault(place[0], []).append((place[1], index))
+    packs: dict[int, bytearray] = {}
+    locators: list[tuple[int, int, int]] = [(0, 0, 0)] * len(frames)
+
+    def put(number: int, index: int) -> None:
+        pack = packs.setdefault(number, bytearray())
+        locators[index] = (number, len(pack), len(frames[index]))
+        pack += frames[index]
+
+    for number in sorted(members):
+        for old_offset, index in sorted(members[number]):
+            # Up to 5 zero bytes keep each frame's offset modulo 6 what it was: the data file
+            # pairs payload bytes into UTF-16 units and phone.html groups them by 3 for base64,
+            # so frames after an edited one keep their encoded bytes, only moved (a small patch).
+            pack = packs.setdefault(number, bytearray())
+            pack += bytes((old_offset - len(pack)) % ALIGN_MODULUS)
+            put(number, index)
+    number = max((place[0] for place in places.values()), default=-1)
+    fresh = False  # new articles never go into a pack the base had: that pack would change
+    for index in newcomers:
+        if not fresh or (len(packs[number]) + len(frames[index]) > PACK_LIMIT and len(packs[number]) > 0):
+            number += 1
+            fresh = True
+        put(number, index)
+    return PackedText(dictionary=dictionary, packs={n: bytes(p) for n, p in sorted(packs.items())}, locators=locators)
 
 
 # Per-article check (docs/FORMAT.md section 4): the first 16 hex digits (64 bits) of the SHA-256 of
@@ -127,21 +178,6 @@ def data_file_text(name: str, payload: bytes) -> bytes:
     units = padded.decode("utf-16-le", errors="surrogatepass")
     literal = _UNSAFE_CODE_UNITS.sub(_escape_code_unit, units)
     return ("\ufeff" + 'infopackData("' + name + '","' + literal + '");\n').encode("utf-16-le")
-
-
-_DATA_FILE = re.compile(r'infopackData\("([a-z0-9/]+)","(.*)"\);\n', re.S)
-_UNIT_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
-
-
-def read_data_file(data: bytes, length: int) -> tuple[str, bytes]:
-    """Inverse of data_file_text, for tests and independent readers: (name, payload)."""
-    if not data.startswith(b"\xff\xfe"):
-        raise ValueError("not an infopack data file (no UTF-16LE byte order mark)")
-    match = _DATA_FILE.fullmatch(data[2:].decode("utf-16-le"))
-    if match is None:
-        raise ValueError("not an infopack data file")
-    units = _UNIT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), match.group(2))
-    return match.group(1), units.encode("utf-16-le", errors="surrogatepass")[:length]
 
 
 def inline_data_element(name: str, payload: bytes) -> str:

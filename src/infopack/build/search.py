@@ -321,23 +321,30 @@ class _ShardBuilder:
         return head + b"".join(self.blocks)
 
 
-def build_search_index(docs: Sequence[SearchDoc], shard_bytes: int = DEFAULT_SHARD_BYTES) -> SearchIndex:
-    """Build the sharded index (FORMAT.md section 9) for documents numbered 0..N-1."""
+def build_search_index(
+    docs: Sequence[SearchDoc],
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    boundaries: Sequence[str] = (),
+    digits: int = 0,
+) -> SearchIndex:
+    """Build the sharded index (FORMAT.md section 9) for documents numbered 0..N-1.
+
+    BOUNDARIES (a stable rebuild, `build --base`): the base bundle's shard first terms, kept as
+    they were so that a changed term changes only the shard holding it, not the cut of every
+    shard after it; DIGITS its shard_digits. Shards may then grow past SHARD_BYTES or be empty."""
     _check_docs(docs)
     try:
         postings = _collect_postings(docs)
     finally:
         _CHUNK_CACHE.clear()  # the build is over; give the memory back
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True, write_checksum=False)
-    shards: list[_ShardBuilder] = [_ShardBuilder()]
-    for term in sorted(postings):
-        doc_ids, impacts = postings[term]
-        if shards[-1].size >= shard_bytes:
-            shards.append(_ShardBuilder())
-        shards[-1].add(term, _encode_doc_ids(doc_ids), bytes(impacts))
-    if not shards[-1].terms:
-        shards.pop()
-    width = max(4, len(str(len(shards) - 1)))
+    if boundaries:
+        shards, firsts = _shards_at(postings, list(boundaries))
+        width = digits or max(4, len(str(len(shards) - 1)))
+    else:
+        shards = _shards_by_size(postings, shard_bytes)
+        firsts = [shard.terms[0] for shard in shards]
+        width = max(4, len(str(len(shards) - 1)))
     payloads = {
         f"{PAYLOAD_PREFIX}{number:0{width}d}": compressor.compress(shard.encode())
         for number, shard in enumerate(shards)
@@ -351,12 +358,40 @@ def build_search_index(docs: Sequence[SearchDoc], shard_bytes: int = DEFAULT_SHA
         "compression": "zstd",
         "shard_prefix": PAYLOAD_PREFIX,
         "shard_digits": width,
-        "shards": [shard.terms[0] for shard in shards],
+        "shards": firsts,
         "langs": langs,
         "lang_payload": LANG_PAYLOAD,
     }
     stats = {"terms": len(postings), "postings": sum(len(p[1]) for p in postings.values())}
     return SearchIndex(payloads=payloads, meta=meta, stats=stats)
+
+
+def _shards_by_size(postings: dict[str, tuple[array, bytearray]], shard_bytes: int) -> list[_ShardBuilder]:
+    shards: list[_ShardBuilder] = [_ShardBuilder()]
+    for term in sorted(postings):
+        doc_ids, impacts = postings[term]
+        if shards[-1].size >= shard_bytes:
+            shards.append(_ShardBuilder())
+        shards[-1].add(term, _encode_doc_ids(doc_ids), bytes(impacts))
+    if not shards[-1].terms:
+        shards.pop()
+    return shards
+
+
+def _shards_at(postings: dict[str, tuple[array, bytearray]], bounds: list[str]) -> tuple[list[_ShardBuilder], list[str]]:
+    """Shard i holds the terms from bounds[i] up to bounds[i+1]; a term below bounds[0] joins
+    shard 0, whose recorded first term moves down to it (section 9.3 stays true)."""
+    shards = [_ShardBuilder() for _ in bounds]
+    number = 0
+    for term in sorted(postings):
+        while number + 1 < len(bounds) and term >= bounds[number + 1]:
+            number += 1
+        doc_ids, impacts = postings[term]
+        shards[number].add(term, _encode_doc_ids(doc_ids), bytes(impacts))
+    firsts = list(bounds)
+    if shards[0].terms:
+        firsts[0] = min(firsts[0], shards[0].terms[0])
+    return shards, firsts
 
 
 # --- Reading a shard back (tests, verifiers) ----------------------------------------------------------

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("infopack.commands.new", "Start a content folder: infopack.toml with comments and one example article."),
     "import": ("infopack.commands.import_", "Bring web pages, text, Word/ODT files and audio/video into a content folder."),
     "preview": ("infopack.commands.preview", "Build an unsigned bundle into a temporary folder and rebuild it as files change."),
+    "delta": ("infopack.commands.delta", "Write the update that turns one signed release into the next (one file)."),
+    "apply": ("infopack.commands.apply", "Check an update, then turn a bundle into the new release, all or nothing."),
 }
 
 

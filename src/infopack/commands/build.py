@@ -21,12 +21,17 @@ from infopack.errors import InfopackError
 @click.option("--budget", help="Fit a card: 16GB, 500MB, usb-8g, sd-16g, ... (see `infopack plan`).")
 @click.option("--volumes", is_flag=True, help="With --budget: split over several cards, --out/volume-N.")
 @click.option("--no-phone", "no_phone", is_flag=True, help="Leave out phone.html and library.pack (no phone reading).")
+@click.option("--base", "base_dir", type=click.Path(path_type=Path),
+              help="The previous release: keep its dictionary and layout so `infopack delta` stays small.")
 @reported
 def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_key: Path | None,
-            passphrase_file: Path | None, quiet: bool, budget: str | None, volumes: bool, no_phone: bool) -> None:
+            passphrase_file: Path | None, quiet: bool, budget: str | None, volumes: bool, no_phone: bool,
+            base_dir: Path | None) -> None:
     """Build a bundle from CONTENT_DIR into --out (atomically; the content is only read)."""
     from infopack.build.assemble import build_bundle
 
+    if base_dir is not None and (budget is not None or volumes):
+        raise InfopackError("--base works for a single bundle; leave out --budget and --volumes", path="--base")
     secret = None
     if sign_key is not None:  # unlock first: a wrong passphrase must not cost a whole build
         from infopack.trust.keys import load_secret_key_for_cli
@@ -36,7 +41,7 @@ def command(content_dir: Path, out_dir: Path, force: bool, profile: str, sign_ke
     with interrupts_stop_the_build():
         if budget is None and not volumes:
             results = [build_bundle(content_dir, out_dir, force=force, profile=profile, progress=progress,
-                                    sign=signer(secret), phone=not no_phone)]
+                                    sign=signer(secret), phone=not no_phone, base=base_dir)]
         else:
             results = _build_to_budget(content_dir, out_dir, budget, volumes, force, profile, secret, progress,
                                        phone=not no_phone)

@@ -12,6 +12,7 @@ from infopack.commands.support import echo_never_deciding, reported, tolerant_co
 from infopack.errors import InfopackError, UsageProblem
 from infopack.trust.keys import load_public_key
 from infopack.trust.verify import verify_bundle
+from infopack.update.apply import recover
 
 
 @click.command("verify")
@@ -35,6 +36,11 @@ def command(bundle: Path, trust_paths: tuple[Path, ...], threshold: int, signatu
         keys = [load_public_key(path) for path in trust_paths]
     except InfopackError as err:  # a bad key is bad input (2), not a bad bundle (1)
         raise UsageProblem(err.problems) from None
+    # An update a crash interrupted is finished (committed) or undone first, so that what is
+    # verified is one whole release, never a mix (docs/FORMAT.md section 17.3).
+    recovered = recover(bundle)
+    if recovered:
+        click.echo(f"note: {bundle}: {recovered}", err=True)
     try:
         report = verify_bundle(bundle, keys, threshold=threshold, signature_files=list(signature_paths),
                                state_file=state_path, allow_extra=allow_extra)
