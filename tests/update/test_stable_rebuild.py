@@ -15,7 +15,8 @@ from kit.content import bundle_article_html, run_infopack
 from kit.releases import Releases, add_article, build, differing, edit_article, set_sequence
 
 # What always changes with a new release: the viewer's root document, the manifest and its sums.
-ALWAYS = {"index.html", "phone.html", "manifest.json", "SHA256SUMS"}
+# Whole-library files: each holds or lists every payload (library.pack travels as a patch in a delta).
+ALWAYS = {"index.html", "phone.html", "library.pack", "manifest.json", "SHA256SUMS"}
 
 
 def _text_packs(paths: set[str]) -> set[str]:
