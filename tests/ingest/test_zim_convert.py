@@ -85,7 +85,7 @@ def test_front_articles_become_articles_with_metadata(wiki):
     found = articles_of(read_zims([wiki], ImportOptions()))
     assert sorted(found) == ["Busan", "Daegu", "서울"]
     seoul = found["서울"]
-    assert (seoul.key, seoul.source, seoul.body_format, seoul.lang, seoul.date) == ("C/서울", wiki, "html", "ko", date(2024, 3, 5))
+    assert (seoul.key, seoul.source, seoul.body_format, seoul.lang, seoul.date) == (f"{wiki}#C/서울", wiki, "html", "ko", date(2024, 3, 5))
     assert seoul.slug_hint == "서울" and seoul.words_kept > 10
 
 
@@ -102,12 +102,12 @@ def test_kiwix_page_furniture_is_dropped_and_content_kept(wiki):
 def test_internal_links_become_import_links_and_redirects_are_followed(wiki):
     found = articles_of(read_zims([wiki], ImportOptions()))
     body = found["서울"].body
-    assert f'href="{IMPORT_LINK_SCHEME}C/Busan"' in body
-    assert body.count(f'href="{IMPORT_LINK_SCHEME}C/Busan"') == 2  # "Pusan" redirects to Busan
-    assert f'href="{IMPORT_LINK_SCHEME}C/Busan#History"' in body
-    assert f'href="{IMPORT_LINK_SCHEME}C/Missing_page"' in body  # the writer turns it into text
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan"' in body
+    assert body.count(f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan"') == 2  # "Pusan" redirects to Busan
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan#History"' in body
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Missing_page"' in body  # the writer turns it into text
     assert 'href="https://en.wikipedia.org/wiki/Seoul"' in body
-    assert f'href="{IMPORT_LINK_SCHEME}C/서울"' in found["Busan"].body  # percent-encoded path decoded
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/서울"' in found["Busan"].body  # percent-encoded path decoded
 
 
 def test_redirects_become_aliases_of_their_final_target(wiki):
@@ -170,8 +170,8 @@ def test_old_namespace_zim_converts(tmp_path):
     path = craft_zim(old_style_items(), CraftOptions(compression={0: "xz", 1: "none"})).write(tmp_path / "old.zim")
     found = articles_of(read_zims([path], ImportOptions()))
     assert sorted(found) == ["Busan", "Seoul"]
-    assert f'href="{IMPORT_LINK_SCHEME}A/Seoul"' in found["Busan"].body
-    assert f'href="{IMPORT_LINK_SCHEME}A/Busan"' in found["Seoul"].body
+    assert f'href="{IMPORT_LINK_SCHEME}{path}#A/Seoul"' in found["Busan"].body
+    assert f'href="{IMPORT_LINK_SCHEME}{path}#A/Busan"' in found["Seoul"].body
     assert [m.name for m in found["Seoul"].media] == ["flag.png"] and found["Seoul"].aliases == ["Hanyang"]
     assert found["Seoul"].lang == "ko" and found["Seoul"].date == date(2019, 5, 6)
 
@@ -235,7 +235,8 @@ def write_imported(articles: list[ImportedArticle], root: Path) -> Path:
     (root / "infopack.toml").write_text('title = "Cities"\nlang = "ko"\nid = "cities"\n', encoding="utf-8")
 
     def link(match: re.Match[str]) -> str:
-        key, _, fragment = match.group(1).partition("#")
+        key = match.group(1)
+        key = key if key in slugs else key.rpartition("#")[0]
         if key in slugs:
             return f'<a href="../{slugs[key]}/index.html">{match.group(2)}</a>'
         return match.group(2)

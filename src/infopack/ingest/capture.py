@@ -212,7 +212,7 @@ def _is_label(text: str) -> bool:
 def _site_chrome(documents: list[list[_Line]]) -> set[str]:
     """Lines that occur in two or more different captures. Captures of the same page (most of their
     long lines shared) count once, so a page saved twice does not lose its own text."""
-    long_lines = [{line.key for line in doc if len(line.text) >= 80} for doc in documents]
+    long_lines = [{line.key for line in doc if _width(line.text) >= 80} for doc in documents]
     group = list(range(len(documents)))
 
     def root(index: int) -> int:
@@ -230,6 +230,13 @@ def _site_chrome(documents: list[list[_Line]]) -> set[str]:
         for line in doc:
             seen_in.setdefault(line.key, set()).add(root(index))
     return {key for key, groups in seen_in.items() if len(groups) >= 2}
+
+
+def _width(text: str) -> int:
+    """How long a line reads, in Latin letters: a Hangul or CJK character carries about as much as
+    two (a full Korean sentence of 70 characters is as long a line as an English one of 140), so a
+    Korean text saved twice is recognised as one page like an English one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _split_lines(text: str) -> list[_Line | None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import inspect
 import os
 import re
 import unicodedata
@@ -29,6 +30,7 @@ from infopack.content.media_kinds import media_kind
 from infopack.ingest.model import ImportedArticle, ImportFailure, ImportOptions
 from infopack.ingest.registry import load_reader, reader_name_for
 from infopack.ingest.writer import Outcome, write_articles
+from infopack.progress import Progress
 
 NEAR_DUPLICATE_JACCARD = 0.9
 SHINGLE_WORDS = 5
@@ -60,12 +62,14 @@ def import_sources(
     *,
     force: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Import every source into `content_dir`; failures are rows of the report, never exceptions."""
+    """Import every source into `content_dir`; failures are rows of the report, never exceptions.
+    `progress` gets the lines of readers that can say how far they are (a large ZIM: share and ETA)."""
     report = ImportReport()
     found, outcomes = collect_sources(sources, exclude=Path(content_dir))
     report.outcomes.extend(outcomes)
-    articles, failures = read_sources(found, options)
+    articles, failures = read_sources(found, options, progress)
     roots = {s.path: s.root for s in found}
     report.outcomes.extend(_failed(f, _identity_for_path(f.source, roots)) for f in failures)
     kept, duplicates = deduplicate(articles)
@@ -177,8 +181,10 @@ def _ending(path: Path) -> str:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def read_sources(found: list[Source], options: ImportOptions) -> tuple[list[ImportedArticle], list[ImportFailure]]:
-    """Call each reader once with all of its files; a reader that breaks fails only its own files."""
+def read_sources(found: list[Source], options: ImportOptions,
+                 progress: Progress | None = None) -> tuple[list[ImportedArticle], list[ImportFailure]]:
+    """Call each reader once with all of its files; a reader that breaks fails only its own files.
+    A reader that takes a `progress` keyword (the ZIM reader: minutes on a large file) is given it."""
     groups: dict[str, list[Path]] = {}
     for source in found:
         name = reader_name_for(source.path)
@@ -194,7 +200,8 @@ def read_sources(found: list[Source], options: ImportOptions) -> tuple[list[Impo
             continue
         answered: set[Path] = set()
         try:
-            for item in reader(paths, options):
+            items = reader(paths, options, progress=progress) if _takes_progress(reader) else reader(paths, options)  # type: ignore[call-arg]
+            for item in items:
                 answered.add(item.source)
                 (failures if isinstance(item, ImportFailure) else articles).append(item)  # type: ignore[arg-type]
         except KeyboardInterrupt:
@@ -203,6 +210,13 @@ def read_sources(found: list[Source], options: ImportOptions) -> tuple[list[Impo
             problem = f"the {_ending(paths[0])} importer failed: {type(err).__name__}: {_one_line(str(err))}"
             failures.extend(ImportFailure(p, problem) for p in paths if p not in answered)
     return articles, failures
+
+
+def _takes_progress(reader: object) -> bool:
+    try:
+        return "progress" in inspect.signature(reader).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 # --- deduplicating ------------------------------------------------------------------------------

@@ -319,6 +319,10 @@ def resolve_links(body: str, body_format: str, own_slug: str, slug_of_key: dict[
 
     def target(key: str) -> str | None:
         slug = slug_of_key.get(key)
+        if slug is None and "#" in key:
+            # `KEY#fragment` (a link to a section of another imported page): the article is found
+            # by KEY; the fragment is dropped, the link leads to the article's start.
+            slug = slug_of_key.get(key.rpartition("#")[0])
         if slug is None:
             return None
         return f"../{slug}/{index_of_slug.get(slug, 'index.html')}" if slug != own_slug else f"../{slug}/"

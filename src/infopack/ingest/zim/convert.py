@@ -3,9 +3,11 @@
 What becomes what:
 - front articles (the title listing's entries, or namespace A in old files) -> `ImportedArticle`s,
   HTML body without Kiwix's scripts, styles, navigation, edit links and reference markers;
-- links inside the ZIM -> `infopack-import:PATH` (PATH = the target's ZIM path such as `C/Seoul`,
-  redirects followed), which the import writer turns into article links, or into text when the
-  target was not imported;
+- links inside the ZIM -> `infopack-import:KEY` (KEY = `<the ZIM file>#<the target's ZIM path>`,
+  such as `/x/cities.zim#C/Seoul`, redirects followed), which the import writer turns into article
+  links, or into text when the target was not imported. The file is part of every key because two
+  ZIMs imported together commonly hold the same paths (`C/Main_Page`): their articles must stay
+  apart, and a link inside one ZIM must land in that ZIM;
 - images an article shows -> `ImportedMedia` beside it (unless --without-images);
 - redirects -> `aliases` of the article they end at, so search finds it by the old name too;
 - the ZIM's metadata -> the articles' language and date, and `zim_settings` for infopack.toml.
@@ -230,10 +232,14 @@ class _Conversion:
             lang = "en"
             notes.append("the ZIM names no language infopack knows; assumed en (use --lang)")
         return ImportedArticle(
-            key=entry.full_path, source=self.archive.path, title=entry.shown_title, body=body_html, body_format="html",
+            key=self.key_of(entry.full_path), source=self.archive.path, title=entry.shown_title, body=body_html, body_format="html",
             lang=lang, date=self.date, tags=list(self.options.tags), aliases=list(selection.aliases.get(entry.index, [])),
             media=media, slug_hint=entry.shown_title, words_kept=words, lines_cut=cut, notes=notes,
         )
+
+    def key_of(self, zim_path: str) -> str:
+        """The import key of the article at `zim_path` in this file (see the module's docstring)."""
+        return f"{self.archive.path}#{zim_path}"
 
     def _target_path(self, entry: Entry, reference: str) -> str | None:
         """The ZIM path ("C/Busan") a relative reference in `entry`'s page points to, or None.
@@ -270,7 +276,7 @@ class _Conversion:
                 continue
             target = selection.redirects.get(target, target)
             fragment = href.partition("#")[2]
-            anchor.set("href", IMPORT_LINK_SCHEME + target + (f"#{fragment}" if fragment else ""))
+            anchor.set("href", IMPORT_LINK_SCHEME + self.key_of(target) + (f"#{fragment}" if fragment else ""))
         media: list[ImportedMedia] = []
         names: dict[str, str] = {}
         dropped = 0
