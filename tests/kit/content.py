@@ -154,3 +154,35 @@ def bundle_article_html(bundle: Path) -> dict[str, str]:
             slug, pack, offset, length = row[0], row[6], row[7], row[8]
             found[slug] = frames.decompress(payload(f"text/{pack:04d}")[offset : offset + length]).decode("utf-8")
     return found
+
+
+def search_postings(bundle: Path) -> dict[str, list]:
+    """The bundle's title/alias search index as {token: [(doc, weight), ...]}, decoded as the viewer
+    does (UTF-16 data files, the shard codec of build/search.py)."""
+    import json
+
+    from infopack.build.search import decode_shard
+
+    page = (bundle / "index.html").read_text(encoding="utf-8")
+    root = json.loads(re.search(r'<script id="infopack-root" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
+    postings: dict[str, list] = {}
+    for name in root["files"]:
+        if name.startswith("search/t/"):
+            text = (bundle / "data" / f"{name}.js").read_bytes()[2:].decode("utf-16-le")
+            literal = text[len(f'infopackData("{name}","') : -4]
+            units = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), literal)
+            postings.update(decode_shard(units.encode("utf-16-le", errors="surrogatepass")[: root["files"][name][0]]))
+    return postings
+
+
+def search_finds(bundle: Path, query: str, *, as_title: bool = False) -> set:
+    """The article numbers every token of `query` leads to in the bundle's search index; with
+    `as_title`, only where the token is in the title or an alias (impact >= 48, FORMAT.md 9.2)."""
+    from infopack.build.search import tokenize_for_index
+
+    postings = search_postings(bundle)
+    found: set | None = None
+    for token in tokenize_for_index(query):
+        docs = {doc for doc, impact in postings.get(token, []) if impact >= (48 if as_title else 0)}
+        found = docs if found is None else found & docs
+    return found or set()
