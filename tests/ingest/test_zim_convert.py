@@ -288,3 +288,14 @@ def test_xhtml_pages_and_odd_bytes_still_convert(tmp_path):
     found = articles_of(read_zims([craft_zim(items).write(tmp_path / "x.zim")], ImportOptions(lang="ko")))
     assert "<p>한글 text</p>" in found["X"].body
     assert "<b>bold</b>" in found["Bad"].body and "&amp;" in found["Bad"].body
+
+
+def test_a_date_under_the_title_is_the_articles_date_and_a_date_in_the_text_stays(tmp_path):
+    items = [ZimItem("A", "Dated", b'<html><body><article><h1>Dated</h1><p class="meta"><time>2021-07-08</time></p>'
+                                   b"<p>Text.</p></article></body></html>", title="Dated"),
+             ZimItem("A", "Inside", b"<html><body><p>Opened on <time>2020-01-02</time> by all.</p></body></html>",
+                     title="Inside"),
+             ZimItem("M", "Date", b"2019-05-06", mime="text/plain")]
+    found = articles_of(read_zims([craft_zim(items).write(tmp_path / "d.zim")], ImportOptions(lang="en")))
+    assert found["Dated"].date == date(2021, 7, 8) and "2021" not in found["Dated"].body
+    assert found["Inside"].date == date(2019, 5, 6) and "2020-01-02" in found["Inside"].body

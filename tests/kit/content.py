@@ -129,9 +129,10 @@ def link_safe_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def bundle_article_html(bundle: Path) -> dict[str, str]:
+def bundle_article_html(bundle: Path, rows: list[list] | None = None) -> dict[str, str]:
     """Each article's HTML as the viewer would show it, decoded from the bundle's data files as
-    docs/FORMAT.md describes (UTF-16 data files, zstd frames, the trained dictionary if any)."""
+    docs/FORMAT.md describes (UTF-16 data files, zstd frames, the trained dictionary if any).
+    `rows`, when given, receives each catalog entry (FORMAT.md 5.1)."""
     import json
 
     import zstandard
@@ -153,7 +154,16 @@ def bundle_article_html(bundle: Path) -> dict[str, str]:
         for row in json.loads(plain.decompress(payload(name))):
             slug, pack, offset, length = row[0], row[6], row[7], row[8]
             found[slug] = frames.decompress(payload(f"text/{pack:04d}")[offset : offset + length]).decode("utf-8")
+            if rows is not None:
+                rows.append(row)
     return found
+
+
+def bundle_articles(bundle: Path) -> dict[str, tuple[str, str, list[str], str]]:
+    """Title -> (slug, HTML as the viewer shows it, media paths, date) for every article of a bundle."""
+    rows: list[list] = []
+    html_of = bundle_article_html(bundle, rows)
+    return {row[1]: (row[0], html_of[row[0]], list(row[9]), row[2]) for row in rows}
 
 
 def search_postings(bundle: Path) -> dict[str, list]:

@@ -216,6 +216,7 @@ class _Conversion:
             document = etree.fromstring(data, _html_parser()) if data.strip() else None
         except (etree.LxmlError, ValueError):
             document = None
+        page_date = None
         if document is None:
             body_html, media, words, page_lang = "", [], 0, None
             notes.append("the page is empty")
@@ -223,6 +224,7 @@ class _Conversion:
             page_lang = document.get("lang")
             root = _content_root(document)
             _drop_furniture(root, entry.shown_title, cut)
+            page_date = _leading_date(root, cut)
             media = self._rewrite(root, entry, selection, notes)
             _keep_only_plain_attributes(root)
             body_html = _serialize_children(root)
@@ -233,7 +235,7 @@ class _Conversion:
             notes.append("the ZIM names no language infopack knows; assumed en (use --lang)")
         return ImportedArticle(
             key=self.key_of(entry.full_path), source=self.archive.path, title=entry.shown_title, body=body_html, body_format="html",
-            lang=lang, date=self.date, tags=list(self.options.tags), aliases=list(selection.aliases.get(entry.index, [])),
+            lang=lang, date=page_date or self.date, tags=list(self.options.tags), aliases=list(selection.aliases.get(entry.index, [])),
             media=media, slug_hint=entry.shown_title, words_kept=words, lines_cut=cut, notes=notes,
         )
 
@@ -399,6 +401,31 @@ def _furniture(element: etree._Element, title: str) -> str | None:
     if element.tag == "a" and "action=edit" in (element.get("href") or ""):
         return "edit link"
     return None
+
+
+def _leading_date(root: etree._Element, cut: list[str]) -> date | None:
+    """The article's own date when the page opens with one under its title, as our own exports
+    and many article pages do (`<h1>Title</h1><p class="meta"><time>2025-03-04</time></p>`): taken
+    as the article's date (the ZIM's Date is only when the file was made) and removed from the
+    body, which would otherwise start with it. Only a <time> that nothing but the title precedes."""
+    time_element = next(root.iter("time"), None)
+    if time_element is None:
+        return None
+    shown = " ".join(_text(time_element).split())
+    try:
+        found = date.fromisoformat((time_element.get("datetime") or shown)[:10])
+    except ValueError:
+        return None
+    whole = _text(root)
+    at = whole.find(shown) if shown else -1
+    if at < 0 or whole[:at].strip():
+        return None  # a date inside the text is part of it
+    holder = time_element.getparent()
+    if holder is not None and holder is not root and " ".join(_text(holder).split()) == shown:
+        time_element = holder  # the line that holds only the date goes with it
+    _remove_keeping_tail(time_element)
+    cut.append("the page's date line")
+    return found
 
 
 def _remove_keeping_tail(element: etree._Element) -> None:
