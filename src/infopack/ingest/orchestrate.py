@@ -413,9 +413,9 @@ def format_report(report: ImportReport, *, dry_run: bool = False, show_cut: int 
     rows = [("source", "article", "action", "words", "cut", "problems")]
     for o in report.outcomes:
         problems = "; ".join(o.problems)
-        rows.append((o.identity, f"articles/{o.slug}" if o.slug else "-", o.action, str(o.words_kept),
+        rows.append((shown_source(o), f"articles/{o.slug}" if o.slug else "-", o.action, str(o.words_kept),
                      str(len(o.lines_cut)), problems))
-    widths = [min(max(len(r[i]) for r in rows), 72 if i == 1 else 48) for i in range(5)]
+    widths = [min(max(len(r[i]) for r in rows), 72 if i < 2 else 48) for i in range(5)]
     lines = []
     for number, row in enumerate(rows):
         cells = [_fit(row[i], widths[i]).rjust(widths[i]) if i in (3, 4) else _fit(row[i], widths[i]).ljust(widths[i])
@@ -432,6 +432,17 @@ def format_report(report: ImportReport, *, dry_run: bool = False, show_cut: int 
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to import"
     lines.append(("dry run, nothing written: " if dry_run else "") + summary)
     return "\n".join(lines)
+
+
+def shown_source(outcome: Outcome) -> str:
+    """The report's source column: the identity (a path, `FILE.zim#C/Path`), and for a page known
+    by its URL also the file that held it (`ferry.mhtml: https://...`), so staff can find the file."""
+    identity = outcome.identity
+    name = outcome.source.name
+    if not name or identity == name or identity.endswith("/" + name) or identity.startswith(name) \
+            or f"/{name}#" in identity or identity.startswith(str(outcome.source)):
+        return identity
+    return f"{name}: {identity}"
 
 
 def _fit(text: str, width: int) -> str:
