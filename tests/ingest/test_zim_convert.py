@@ -299,3 +299,17 @@ def test_a_date_under_the_title_is_the_articles_date_and_a_date_in_the_text_stay
     found = articles_of(read_zims([craft_zim(items).write(tmp_path / "d.zim")], ImportOptions(lang="en")))
     assert found["Dated"].date == date(2021, 7, 8) and "2021" not in found["Dated"].body
     assert found["Inside"].date == date(2019, 5, 6) and "2020-01-02" in found["Inside"].body
+
+
+def test_an_image_that_is_not_what_its_type_says_is_left_out_so_the_library_still_builds(tmp_path):
+    from infopack.build.assemble import build_bundle
+
+    page = b'<html><body><p>Two pictures: <img src="/I/good.png"> and <img src="/I/fake.png">.</p></body></html>'
+    items = [ZimItem("A", "Pictures", page, title="Pictures"),
+             ZimItem("I", "good.png", PNG, mime="image/png", cluster=1),
+             ZimItem("I", "fake.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", mime="image/png", cluster=1),
+             ZimItem("M", "Date", b"2019-05-06", mime="text/plain")]
+    (found,) = list(read_zims([craft_zim(items).write(tmp_path / "p.zim")], ImportOptions(lang="en")))
+    assert [m.name for m in found.media] == ["good.png"] and "fake" not in found.body
+    assert any("dropped 1 image" in note for note in found.notes)
+    build_bundle(write_imported([found], tmp_path / "content"), tmp_path / "bundle")

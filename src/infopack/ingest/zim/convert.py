@@ -52,6 +52,7 @@ KEPT_ATTRIBUTES = frozenset({"href", "alt", "title", "colspan", "rowspan", "id",
 WEB_SCHEMES = ("http:", "https:", "mailto:")  # links that stay links (the build decides how to show them)
 VOID_ELEMENTS = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 IMAGE_SUFFIX_BY_MIME = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+IMAGE_SIGNATURES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",), "image/gif": (b"GIF87a", b"GIF89a")}
 URL_WITH_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_MEDIA_NAME = 60
@@ -293,7 +294,8 @@ class _Conversion:
         for source in list(root.iter("source")):
             _remove_keeping_tail(source)
         if dropped and not self.options.without_images:
-            notes.append(f"dropped {dropped} image{'s' if dropped != 1 else ''} not in the ZIM or not an accepted kind")
+            notes.append(f"dropped {dropped} image{'s' if dropped != 1 else ''} not in the ZIM, not an accepted kind "
+                         "or not the picture its type says")
         return media
 
     def _media(self, entry: Entry, source: str, names: dict[str, str], media: list[ImportedMedia]) -> str | None:
@@ -312,8 +314,11 @@ class _Conversion:
         image = self.media_cache[path]
         if image is None or image.kind != "content" or image.mime not in IMAGE_SUFFIX_BY_MIME:
             return None
+        data = self._media_bytes(image)
+        if not _looks_like(image.mime, data):
+            return None  # the build would refuse it, and with it the whole library
         name = _media_name(path, IMAGE_SUFFIX_BY_MIME[image.mime], set(names.values()))
-        media.append(ImportedMedia(name, self._media_bytes(image)))
+        media.append(ImportedMedia(name, data))
         names[path] = name
         return name
 
@@ -330,6 +335,15 @@ class _Conversion:
                 self.media_bytes[image.index] = data
                 self.media_bytes_size += len(data)
         return data
+
+
+def _looks_like(mime: str, data: bytes) -> bool:
+    """Whether an image's bytes begin as its MIME type says. A ZIM entry that is damaged, empty or
+    mislabelled (an SVG or HTML page served as image/png) would make the build stop at that file;
+    leaving it out keeps the rest of the import buildable."""
+    if mime == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    return data.startswith(IMAGE_SIGNATURES.get(mime, (b"",)))
 
 
 def _page_lang(value: str | None) -> str | None:
