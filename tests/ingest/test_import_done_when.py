@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from fixtures.web.web_builders import FERRY_URL, LIBRARY_BUS_URL, mhtml, page, png, saved_page, warc_bytes
+
 from kit.content import CAPTURES, link_safe_digest, run_infopack
 from kit.sources import document, mp3, mp4
 from kit.sources import png as ffmpeg_png
