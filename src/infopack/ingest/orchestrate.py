@@ -20,6 +20,7 @@ import inspect
 import os
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -269,11 +270,14 @@ class _NearIndex:
     SKETCH = 8
 
     def __init__(self) -> None:
-        self._by_shingle: dict[int, list[tuple[frozenset[int], ImportedArticle]]] = {}
+        # Kept shingles as packed 8-byte integers, not a frozenset: a set costs about 60 bytes a
+        # shingle, and a ZIM import keeps every article's (10,000 articles: ~100 MB against ~13 MB).
+        self._by_shingle: dict[int, list[tuple[array[int], ImportedArticle]]] = {}
 
     def add(self, shingles: frozenset[int], article: ImportedArticle) -> None:
+        packed = array("q", shingles)
         for value in heapq.nsmallest(self.SKETCH, shingles):
-            self._by_shingle.setdefault(value, []).append((shingles, article))
+            self._by_shingle.setdefault(value, []).append((packed, article))
 
     def find(self, shingles: frozenset[int]) -> ImportedArticle | None:
         for value in heapq.nsmallest(self.SKETCH, shingles):
@@ -281,7 +285,7 @@ class _NearIndex:
                 small, large = sorted((len(shingles), len(other)))
                 if small < NEAR_DUPLICATE_JACCARD * large:
                     continue  # Jaccard <= small/large: cannot reach the threshold
-                common = len(shingles & other)
+                common = len(shingles.intersection(other))
                 if common / (len(shingles) + len(other) - common) >= NEAR_DUPLICATE_JACCARD:
                     return article
         return None
