@@ -153,3 +153,40 @@ def test_two_zims_with_the_same_paths_import_together_without_colliding(tmp_path
     assert tree_digest(content) == before and "4 unchanged" in again
     cli("build", content, "--out", tmp_path / "bundle", "--quiet")
     assert len(bundle_article_html(tmp_path / "bundle")) == 4
+
+
+def test_a_picture_many_articles_show_is_one_file_on_the_card_not_one_per_article(tmp_path):
+    """A ZIM's icons and flags recur on thousands of pages. Copied beside every article they became
+    one bundle file per article, each taking a whole cluster on a card (10,000 copies of a 200-byte
+    icon: 320 MB with 32 KiB clusters): written once, under media/imported/, they are one file."""
+    from PIL import Image
+
+    icon = png()
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 0)).save(out, "PNG")
+    photo = out.getvalue()
+    pages = [LibzimArticle(f"Town_{n}", f"Town {n}", f'<html><body><p>Town {n} has a flag <img src="I/icon.png" '
+                           f'alt="flag"> and stories of its own, number {n}.</p></body></html>') for n in range(3)]
+    pages.append(LibzimArticle("Harbour", "Harbour", '<html><body><p>The harbour <img src="I/photo.png" alt="photo">.</p>'
+                                                     "</body></html>"))
+    pages += [LibzimArticle("I/icon.png", "", icon, mime="image/png", front=False),
+              LibzimArticle("I/photo.png", "", photo, mime="image/png", front=False)]
+    zim = libzim_zim(tmp_path / "towns.zim", pages, metadata={"Title": "Towns", "Language": "eng", "Date": "2024-01-01"})
+    content = tmp_path / "library"
+    cli("import", zim, "--into", content)
+    folders = article_folders(content)
+    shared = list((content / "media" / "imported").iterdir())
+    assert len(shared) == 1 and shared[0].read_bytes() == icon
+    for n in range(3):
+        assert [p.name for p in folders[f"Town {n}"].iterdir()] == ["index.html"]
+        assert f'src="../../media/imported/{shared[0].name}"' in (folders[f"Town {n}"] / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in folders["Harbour"].iterdir()) == ["index.html", "photo.png"]  # used once: beside it
+
+    cli("build", content, "--out", tmp_path / "bundle", "--quiet")
+    assert len(list((tmp_path / "bundle" / "media").iterdir())) == 2
+    assert all("<img" in html for html in bundle_article_html(tmp_path / "bundle").values())
+
+    before = tree_digest(content)
+    again = cli("import", zim, "--into", content)
+    assert tree_digest(content) == before and "4 unchanged" in again
