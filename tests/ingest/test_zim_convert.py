@@ -85,7 +85,7 @@ def test_front_articles_become_articles_with_metadata(wiki):
     found = articles_of(read_zims([wiki], ImportOptions()))
     assert sorted(found) == ["Busan", "Daegu", "서울"]
     seoul = found["서울"]
-    assert (seoul.key, seoul.source, seoul.body_format, seoul.lang, seoul.date) == ("C/서울", wiki, "html", "ko", date(2024, 3, 5))
+    assert (seoul.key, seoul.source, seoul.body_format, seoul.lang, seoul.date) == (f"{wiki}#C/서울", wiki, "html", "ko", date(2024, 3, 5))
     assert seoul.slug_hint == "서울" and seoul.words_kept > 10
 
 
@@ -102,12 +102,12 @@ def test_kiwix_page_furniture_is_dropped_and_content_kept(wiki):
 def test_internal_links_become_import_links_and_redirects_are_followed(wiki):
     found = articles_of(read_zims([wiki], ImportOptions()))
     body = found["서울"].body
-    assert f'href="{IMPORT_LINK_SCHEME}C/Busan"' in body
-    assert body.count(f'href="{IMPORT_LINK_SCHEME}C/Busan"') == 2  # "Pusan" redirects to Busan
-    assert f'href="{IMPORT_LINK_SCHEME}C/Busan#History"' in body
-    assert f'href="{IMPORT_LINK_SCHEME}C/Missing_page"' in body  # the writer turns it into text
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan"' in body
+    assert body.count(f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan"') == 2  # "Pusan" redirects to Busan
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Busan#History"' in body
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/Missing_page"' in body  # the writer turns it into text
     assert 'href="https://en.wikipedia.org/wiki/Seoul"' in body
-    assert f'href="{IMPORT_LINK_SCHEME}C/서울"' in found["Busan"].body  # percent-encoded path decoded
+    assert f'href="{IMPORT_LINK_SCHEME}{wiki}#C/서울"' in found["Busan"].body  # percent-encoded path decoded
 
 
 def test_redirects_become_aliases_of_their_final_target(wiki):
@@ -170,8 +170,8 @@ def test_old_namespace_zim_converts(tmp_path):
     path = craft_zim(old_style_items(), CraftOptions(compression={0: "xz", 1: "none"})).write(tmp_path / "old.zim")
     found = articles_of(read_zims([path], ImportOptions()))
     assert sorted(found) == ["Busan", "Seoul"]
-    assert f'href="{IMPORT_LINK_SCHEME}A/Seoul"' in found["Busan"].body
-    assert f'href="{IMPORT_LINK_SCHEME}A/Busan"' in found["Seoul"].body
+    assert f'href="{IMPORT_LINK_SCHEME}{path}#A/Seoul"' in found["Busan"].body
+    assert f'href="{IMPORT_LINK_SCHEME}{path}#A/Busan"' in found["Seoul"].body
     assert [m.name for m in found["Seoul"].media] == ["flag.png"] and found["Seoul"].aliases == ["Hanyang"]
     assert found["Seoul"].lang == "ko" and found["Seoul"].date == date(2019, 5, 6)
 
@@ -235,7 +235,8 @@ def write_imported(articles: list[ImportedArticle], root: Path) -> Path:
     (root / "infopack.toml").write_text('title = "Cities"\nlang = "ko"\nid = "cities"\n', encoding="utf-8")
 
     def link(match: re.Match[str]) -> str:
-        key, _, fragment = match.group(1).partition("#")
+        key = match.group(1)
+        key = key if key in slugs else key.rpartition("#")[0]
         if key in slugs:
             return f'<a href="../{slugs[key]}/index.html">{match.group(2)}</a>'
         return match.group(2)
@@ -287,3 +288,28 @@ def test_xhtml_pages_and_odd_bytes_still_convert(tmp_path):
     found = articles_of(read_zims([craft_zim(items).write(tmp_path / "x.zim")], ImportOptions(lang="ko")))
     assert "<p>한글 text</p>" in found["X"].body
     assert "<b>bold</b>" in found["Bad"].body and "&amp;" in found["Bad"].body
+
+
+def test_a_date_under_the_title_is_the_articles_date_and_a_date_in_the_text_stays(tmp_path):
+    items = [ZimItem("A", "Dated", b'<html><body><article><h1>Dated</h1><p class="meta"><time>2021-07-08</time></p>'
+                                   b"<p>Text.</p></article></body></html>", title="Dated"),
+             ZimItem("A", "Inside", b"<html><body><p>Opened on <time>2020-01-02</time> by all.</p></body></html>",
+                     title="Inside"),
+             ZimItem("M", "Date", b"2019-05-06", mime="text/plain")]
+    found = articles_of(read_zims([craft_zim(items).write(tmp_path / "d.zim")], ImportOptions(lang="en")))
+    assert found["Dated"].date == date(2021, 7, 8) and "2021" not in found["Dated"].body
+    assert found["Inside"].date == date(2019, 5, 6) and "2020-01-02" in found["Inside"].body
+
+
+def test_an_image_that_is_not_what_its_type_says_is_left_out_so_the_library_still_builds(tmp_path):
+    from infopack.build.assemble import build_bundle
+
+    page = b'<html><body><p>Two pictures: <img src="/I/good.png"> and <img src="/I/fake.png">.</p></body></html>'
+    items = [ZimItem("A", "Pictures", page, title="Pictures"),
+             ZimItem("I", "good.png", PNG, mime="image/png", cluster=1),
+             ZimItem("I", "fake.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", mime="image/png", cluster=1),
+             ZimItem("M", "Date", b"2019-05-06", mime="text/plain")]
+    (found,) = list(read_zims([craft_zim(items).write(tmp_path / "p.zim")], ImportOptions(lang="en")))
+    assert [m.name for m in found.media] == ["good.png"] and "fake" not in found.body
+    assert any("dropped 1 image" in note for note in found.notes)
+    build_bundle(write_imported([found], tmp_path / "content"), tmp_path / "bundle")

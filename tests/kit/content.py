@@ -129,9 +129,10 @@ def link_safe_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def bundle_article_html(bundle: Path) -> dict[str, str]:
+def bundle_article_html(bundle: Path, rows: list[list] | None = None) -> dict[str, str]:
     """Each article's HTML as the viewer would show it, decoded from the bundle's data files as
-    docs/FORMAT.md describes (UTF-16 data files, zstd frames, the trained dictionary if any)."""
+    docs/FORMAT.md describes (UTF-16 data files, zstd frames, the trained dictionary if any).
+    `rows`, when given, receives each catalog entry (FORMAT.md 5.1)."""
     import json
 
     import zstandard
@@ -153,4 +154,45 @@ def bundle_article_html(bundle: Path) -> dict[str, str]:
         for row in json.loads(plain.decompress(payload(name))):
             slug, pack, offset, length = row[0], row[6], row[7], row[8]
             found[slug] = frames.decompress(payload(f"text/{pack:04d}")[offset : offset + length]).decode("utf-8")
+            if rows is not None:
+                rows.append(row)
     return found
+
+
+def bundle_articles(bundle: Path) -> dict[str, tuple[str, str, list[str], str]]:
+    """Title -> (slug, HTML as the viewer shows it, media paths, date) for every article of a bundle."""
+    rows: list[list] = []
+    html_of = bundle_article_html(bundle, rows)
+    return {row[1]: (row[0], html_of[row[0]], list(row[9]), row[2]) for row in rows}
+
+
+def search_postings(bundle: Path) -> dict[str, list]:
+    """The bundle's title/alias search index as {token: [(doc, weight), ...]}, decoded as the viewer
+    does (UTF-16 data files, the shard codec of build/search.py)."""
+    import json
+
+    from infopack.build.search import decode_shard
+
+    page = (bundle / "index.html").read_text(encoding="utf-8")
+    root = json.loads(re.search(r'<script id="infopack-root" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
+    postings: dict[str, list] = {}
+    for name in root["files"]:
+        if name.startswith("search/t/"):
+            text = (bundle / "data" / f"{name}.js").read_bytes()[2:].decode("utf-16-le")
+            literal = text[len(f'infopackData("{name}","') : -4]
+            units = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), literal)
+            postings.update(decode_shard(units.encode("utf-16-le", errors="surrogatepass")[: root["files"][name][0]]))
+    return postings
+
+
+def search_finds(bundle: Path, query: str, *, as_title: bool = False) -> set:
+    """The article numbers every token of `query` leads to in the bundle's search index; with
+    `as_title`, only where the token is in the title or an alias (impact >= 48, FORMAT.md 9.2)."""
+    from infopack.build.search import tokenize_for_index
+
+    postings = search_postings(bundle)
+    found: set | None = None
+    for token in tokenize_for_index(query):
+        docs = {doc for doc, impact in postings.get(token, []) if impact >= (48 if as_title else 0)}
+        found = docs if found is None else found & docs
+    return found or set()

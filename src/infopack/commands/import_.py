@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from infopack.commands.support import interrupts_stop_the_build, reported
+from infopack.commands.support import interrupts_stop_the_build, progress_lines, reported
 from infopack.errors import EXIT_FAILED, InfopackError
 
 
@@ -24,9 +24,11 @@ from infopack.errors import EXIT_FAILED, InfopackError
 @click.option("--titles", "titles_file", type=click.Path(dir_okay=False, path_type=Path),
               help="ZIM: import only the titles listed in this file (one a line).")
 @click.option("--without-images", is_flag=True, help="ZIM: leave pictures out.")
+@click.option("--quiet", is_flag=True, help="No progress lines (a large ZIM reports its progress and time left).")
 @reported
 def command(sources: tuple[Path, ...], content_dir: Path, lang: str | None, tags: tuple[str, ...], dry_run: bool,
-            force: bool, one_article: bool, limit: int | None, titles_file: Path | None, without_images: bool) -> None:
+            force: bool, one_article: bool, limit: int | None, titles_file: Path | None, without_images: bool,
+            quiet: bool) -> None:
     """Import SOURCE files and folders as articles into --into CONTENT_DIR (sources are only read)."""
     from infopack.content.load import ISO_639_1
     from infopack.ingest.model import ImportOptions
@@ -39,7 +41,8 @@ def command(sources: tuple[Path, ...], content_dir: Path, lang: str | None, tags
     options = ImportOptions(lang=lang, tags=tuple(t.strip() for t in tags if t.strip()), one_article=one_article,
                             limit=limit, titles=_titles(titles_file), without_images=without_images)
     with interrupts_stop_the_build():
-        report = import_sources(list(sources), content_dir, options, force=force, dry_run=dry_run)
+        report = import_sources(list(sources), content_dir, options, force=force, dry_run=dry_run,
+                                progress=progress_lines(quiet))
     if report.created_content_dir:
         click.echo(f"created {content_dir} (edit {content_dir / 'infopack.toml'}: title, language)")
     click.echo(format_report(report, dry_run=dry_run))

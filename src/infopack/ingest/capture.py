@@ -212,8 +212,8 @@ def _is_label(text: str) -> bool:
 def _site_chrome(documents: list[list[_Line]]) -> set[str]:
     """Lines that occur in two or more different captures. Captures of the same page (most of their
     long lines shared) count once, so a page saved twice does not lose its own text."""
-    # "Long" by what a line says, not its length alone: 70 Hangul syllables are a full paragraph.
-    long_lines = [{line.key for line in doc if len(line.text) >= 80 or _is_prose(line.text)} for doc in documents]
+    # "Long" by what a line says, not its length alone: a Korean sentence is a full paragraph.
+    long_lines = [{line.key for line in doc if _width(line.text) >= 80 or _is_prose(line.text)} for doc in documents]
     group = list(range(len(documents)))
 
     def root(index: int) -> int:
@@ -231,6 +231,13 @@ def _site_chrome(documents: list[list[_Line]]) -> set[str]:
         for line in doc:
             seen_in.setdefault(line.key, set()).add(root(index))
     return {key for key, groups in seen_in.items() if len(groups) >= 2}
+
+
+def _width(text: str) -> int:
+    """How long a line reads, in Latin letters: a Hangul or CJK character carries about as much as
+    two (a full Korean sentence of 70 characters is as long a line as an English one of 140), so a
+    Korean text saved twice is recognised as one page like an English one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _split_lines(text: str) -> list[_Line | None]:

@@ -12,7 +12,14 @@ What makes re-importing safe:
   with the same rules the build applies (`check_article_text`) before anything is written.
 - A new article is written into a hidden temporary folder and renamed into place; an update
   replaces each file atomically, media before the index file that refers to them, and removes
-  stale files last. Nothing outside `CONTENT_DIR/articles/` is written, and sources are never opened here.
+  stale files last. Sources are never opened here.
+- A picture that several articles of one import use (a ZIM's flags and icons: the same bytes in
+  thousands of pages) is written once, to `CONTENT_DIR/media/imported/<name>-<hash>.<ext>`, and the
+  articles refer to it there (`../../media/imported/...`). Beside each article it would be one file
+  per article in the bundle too, and on a card every small file takes a whole cluster (10,000
+  copies of a 200-byte icon: 320 MB of a card with 32 KiB clusters). The name holds the content's
+  hash, so the file never changes once written and is only written when absent. Nothing else
+  outside `CONTENT_DIR/articles/` is written.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ STAGING_PREFIX = ".import-"
 # Media names a reader may hand us: one plain FAT32-safe file name, never a path.
 MEDIA_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}(\.[A-Za-z0-9]{1,8})?")
 _ARTICLE_SUFFIX = {"md": "md", "html": "html", "txt": "txt"}
+SHARED_MEDIA_FOLDER = ("media", "imported")  # under CONTENT_DIR
+SHARED_MEDIA_FROM_ARTICLE = "../../media/imported/"  # as an article folder's index file refers to it
 
 
 @dataclass
@@ -75,6 +84,8 @@ class _Prepared:
     text: str = ""  # the index file, `imported:` line included
     media: dict[str, bytes] = field(default_factory=dict)
     digest: str = ""
+    shared: dict[str, bytes] = field(default_factory=dict)  # media/imported/ files the article refers to
+    article_shared_names: list[str] = field(default_factory=list)  # the reader's names of those
 
 
 def write_articles(
@@ -94,6 +105,7 @@ def write_articles(
         sweep_staging(articles_dir)
     existing, taken = _scan(articles_dir)
     prepared: list[_Prepared | Outcome] = []
+    shared = _shared_media([article for article, _ in articles])
     slug_of_key: dict[str, str] = {identity: old.folder.name for identity, old in existing.items()}
     index_of_slug: dict[str, str] = {old.folder.name: old.index.name for old in existing.values()}
     for article, identity in articles:
@@ -110,18 +122,21 @@ def write_articles(
 
     outcomes = []
     staged: list[tuple[Path, Path]] = []  # new articles, written in full, waiting to be renamed in
+    in_place: set[str] = set()  # shared pictures found or written already
     for item in prepared:
         assert isinstance(item, _Prepared)
         outcome = Outcome(item.article.source, item.identity, item.slug, words_kept=item.article.words_kept,
                           lines_cut=list(item.article.lines_cut), problems=list(item.article.notes))
         try:
-            _render(item, options, slug_of_key, index_of_slug)
+            _render(item, options, slug_of_key, index_of_slug, shared)
         except ValueError as err:
             outcome.action = "failed"
             outcome.problems.append(str(err))
             outcomes.append(outcome)
             continue
         try:
+            if not dry_run:  # before the article that refers to them
+                _ensure_shared(item.shared, Path(content_dir).joinpath(*SHARED_MEDIA_FOLDER), in_place)
             outcome.action = _apply(item, existing.get(item.identity), articles_dir, force, dry_run, outcome, staged)
         except OSError as err:
             outcome.action = "failed"
@@ -218,16 +233,24 @@ def _digest_on_disk(old: _Existing) -> str | None:
 # --- making the article file ------------------------------------------------------------------------
 
 
-def _render(item: _Prepared, options: ImportOptions, slug_of_key: dict[str, str], index_of_slug: dict[str, str]) -> None:
+def _render(item: _Prepared, options: ImportOptions, slug_of_key: dict[str, str], index_of_slug: dict[str, str],
+            shared: dict[tuple[int, str], str] | None = None) -> None:
     article = item.article
+    body = article.body
     for media in article.media:
         if not MEDIA_NAME_RE.fullmatch(media.name) or media.name.lower().startswith("index.") \
                 or media.name.split(".")[0].lower() in WINDOWS_RESERVED:
             raise ValueError(f"refused a media file name that is not a plain, card-safe name: {media.name!r}")
-        if media.name.casefold() in {m.casefold() for m in item.media}:
+        if media.name.casefold() in {m.casefold() for m in [*item.media, *item.article_shared_names]}:
             raise ValueError(f"two media files named {media.name!r} (names must differ, also in case)")
-        item.media[media.name] = media.data
-    body = resolve_links(article.body, article.body_format, item.slug, slug_of_key, index_of_slug)
+        shared_name = (shared or {}).get((id(article), media.name))
+        if shared_name is not None:
+            body = _refer_to_shared(body, article.body_format, media.name, SHARED_MEDIA_FROM_ARTICLE + shared_name)
+            item.shared[shared_name] = media.data
+            item.article_shared_names.append(media.name)
+        else:
+            item.media[media.name] = media.data
+    body = resolve_links(body, article.body_format, item.slug, slug_of_key, index_of_slug)
     title = _clean_one_line(article.title) or article.source.stem
     fields: list[tuple[str, str | list[str] | int]] = [
         ("title", title),
@@ -258,6 +281,53 @@ def _render(item: _Prepared, options: ImportOptions, slug_of_key: dict[str, str]
     problems = check_article_text(item.text, f"{item.slug}/{item.index_name}")
     if problems:
         raise ValueError(f"would not load: {problems[0].message}")
+
+
+def _shared_media(articles: list[ImportedArticle]) -> dict[tuple[int, str], str]:
+    """(id(article), media name) -> file name in media/imported/, for every picture whose bytes
+    two or more of these articles use (html and md bodies only: they refer to media by name)."""
+    users: dict[bytes, set[int]] = {}
+    for article in articles:
+        if article.body_format in ("html", "md"):
+            for media in article.media:
+                users.setdefault(hashlib.sha256(media.data).digest(), set()).add(id(article))
+    shared: dict[tuple[int, str], str] = {}
+    for article in articles:
+        if article.body_format not in ("html", "md"):
+            continue
+        for media in article.media:
+            digest = hashlib.sha256(media.data).digest()
+            if len(users[digest]) >= 2:
+                stem, dot, suffix = media.name.rpartition(".")
+                stem, suffix = (stem, dot + suffix) if dot else (media.name, "")
+                shared[(id(article), media.name)] = f"{stem[:50]}-{digest.hex()[:16]}{suffix.lower()}"
+    return shared
+
+
+def _refer_to_shared(body: str, body_format: str, name: str, target: str) -> str:
+    """The body with its references to the media file `name` (beside the article) pointing at
+    `target` instead: `src="name"` / `href="name"` in HTML, `](name)` in Markdown."""
+    if body_format == "html":
+        return re.sub(r'(\b(?:src|href)\s*=\s*)(["\'])' + re.escape(html.escape(name)) + r"\2",
+                      lambda m: f"{m.group(1)}{m.group(2)}{target}{m.group(2)}", body)
+    return re.sub(r"(\]\(\s*<?)" + re.escape(name) + r"(?=>?[\s)])", lambda m: m.group(1) + target, body)
+
+
+def _ensure_shared(files: dict[str, bytes], folder: Path, in_place: set[str]) -> None:
+    """Write each shared picture unless it is there already with these bytes (the name holds their
+    hash, so a re-import writes nothing and the folder stays byte-identical)."""
+    for name, data in files.items():
+        if name in in_place:
+            continue
+        path = folder / name
+        try:
+            present = path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) and path.read_bytes() == data
+        except OSError:
+            present = False
+        if not present:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_file_atomically(path, data)
+        in_place.add(name)
 
 
 def _yaml_value(value: str | list[str] | int) -> str:
@@ -319,6 +389,10 @@ def resolve_links(body: str, body_format: str, own_slug: str, slug_of_key: dict[
 
     def target(key: str) -> str | None:
         slug = slug_of_key.get(key)
+        if slug is None and "#" in key:
+            # `KEY#fragment` (a link to a section of another imported page): the article is found
+            # by KEY; the fragment is dropped, the link leads to the article's start.
+            slug = slug_of_key.get(key.rpartition("#")[0])
         if slug is None:
             return None
         return f"../{slug}/{index_of_slug.get(slug, 'index.html')}" if slug != own_slug else f"../{slug}/"

@@ -3,9 +3,11 @@
 What becomes what:
 - front articles (the title listing's entries, or namespace A in old files) -> `ImportedArticle`s,
   HTML body without Kiwix's scripts, styles, navigation, edit links and reference markers;
-- links inside the ZIM -> `infopack-import:PATH` (PATH = the target's ZIM path such as `C/Seoul`,
-  redirects followed), which the import writer turns into article links, or into text when the
-  target was not imported;
+- links inside the ZIM -> `infopack-import:KEY` (KEY = `<the ZIM file>#<the target's ZIM path>`,
+  such as `/x/cities.zim#C/Seoul`, redirects followed), which the import writer turns into article
+  links, or into text when the target was not imported. The file is part of every key because two
+  ZIMs imported together commonly hold the same paths (`C/Main_Page`): their articles must stay
+  apart, and a link inside one ZIM must land in that ZIM;
 - images an article shows -> `ImportedMedia` beside it (unless --without-images);
 - redirects -> `aliases` of the article they end at, so search finds it by the old name too;
 - the ZIM's metadata -> the articles' language and date, and `zim_settings` for infopack.toml.
@@ -50,6 +52,7 @@ KEPT_ATTRIBUTES = frozenset({"href", "alt", "title", "colspan", "rowspan", "id",
 WEB_SCHEMES = ("http:", "https:", "mailto:")  # links that stay links (the build decides how to show them)
 VOID_ELEMENTS = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 IMAGE_SUFFIX_BY_MIME = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+IMAGE_SIGNATURES = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",), "image/gif": (b"GIF87a", b"GIF89a")}
 URL_WITH_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 PROGRESS_EVERY_SECONDS = 2.0
 MAX_MEDIA_NAME = 60
@@ -214,6 +217,7 @@ class _Conversion:
             document = etree.fromstring(data, _html_parser()) if data.strip() else None
         except (etree.LxmlError, ValueError):
             document = None
+        page_date = None
         if document is None:
             body_html, media, words, page_lang = "", [], 0, None
             notes.append("the page is empty")
@@ -221,6 +225,7 @@ class _Conversion:
             page_lang = document.get("lang")
             root = _content_root(document)
             _drop_furniture(root, entry.shown_title, cut)
+            page_date = _leading_date(root, cut)
             media = self._rewrite(root, entry, selection, notes)
             _keep_only_plain_attributes(root)
             body_html = _serialize_children(root)
@@ -230,10 +235,14 @@ class _Conversion:
             lang = "en"
             notes.append("the ZIM names no language infopack knows; assumed en (use --lang)")
         return ImportedArticle(
-            key=entry.full_path, source=self.archive.path, title=entry.shown_title, body=body_html, body_format="html",
-            lang=lang, date=self.date, tags=list(self.options.tags), aliases=list(selection.aliases.get(entry.index, [])),
+            key=self.key_of(entry.full_path), source=self.archive.path, title=entry.shown_title, body=body_html, body_format="html",
+            lang=lang, date=page_date or self.date, tags=list(self.options.tags), aliases=list(selection.aliases.get(entry.index, [])),
             media=media, slug_hint=entry.shown_title, words_kept=words, lines_cut=cut, notes=notes,
         )
+
+    def key_of(self, zim_path: str) -> str:
+        """The import key of the article at `zim_path` in this file (see the module's docstring)."""
+        return f"{self.archive.path}#{zim_path}"
 
     def _target_path(self, entry: Entry, reference: str) -> str | None:
         """The ZIM path ("C/Busan") a relative reference in `entry`'s page points to, or None.
@@ -270,7 +279,7 @@ class _Conversion:
                 continue
             target = selection.redirects.get(target, target)
             fragment = href.partition("#")[2]
-            anchor.set("href", IMPORT_LINK_SCHEME + target + (f"#{fragment}" if fragment else ""))
+            anchor.set("href", IMPORT_LINK_SCHEME + self.key_of(target) + (f"#{fragment}" if fragment else ""))
         media: list[ImportedMedia] = []
         names: dict[str, str] = {}
         dropped = 0
@@ -285,7 +294,8 @@ class _Conversion:
         for source in list(root.iter("source")):
             _remove_keeping_tail(source)
         if dropped and not self.options.without_images:
-            notes.append(f"dropped {dropped} image{'s' if dropped != 1 else ''} not in the ZIM or not an accepted kind")
+            notes.append(f"dropped {dropped} image{'s' if dropped != 1 else ''} not in the ZIM, not an accepted kind "
+                         "or not the picture its type says")
         return media
 
     def _media(self, entry: Entry, source: str, names: dict[str, str], media: list[ImportedMedia]) -> str | None:
@@ -304,8 +314,11 @@ class _Conversion:
         image = self.media_cache[path]
         if image is None or image.kind != "content" or image.mime not in IMAGE_SUFFIX_BY_MIME:
             return None
+        data = self._media_bytes(image)
+        if not _looks_like(image.mime, data):
+            return None  # the build would refuse it, and with it the whole library
         name = _media_name(path, IMAGE_SUFFIX_BY_MIME[image.mime], set(names.values()))
-        media.append(ImportedMedia(name, self._media_bytes(image)))
+        media.append(ImportedMedia(name, data))
         names[path] = name
         return name
 
@@ -322,6 +335,15 @@ class _Conversion:
                 self.media_bytes[image.index] = data
                 self.media_bytes_size += len(data)
         return data
+
+
+def _looks_like(mime: str, data: bytes) -> bool:
+    """Whether an image's bytes begin as its MIME type says. A ZIM entry that is damaged, empty or
+    mislabelled (an SVG or HTML page served as image/png) would make the build stop at that file;
+    leaving it out keeps the rest of the import buildable."""
+    if mime == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    return data.startswith(IMAGE_SIGNATURES.get(mime, (b"",)))
 
 
 def _page_lang(value: str | None) -> str | None:
@@ -393,6 +415,31 @@ def _furniture(element: etree._Element, title: str) -> str | None:
     if element.tag == "a" and "action=edit" in (element.get("href") or ""):
         return "edit link"
     return None
+
+
+def _leading_date(root: etree._Element, cut: list[str]) -> date | None:
+    """The article's own date when the page opens with one under its title, as our own exports
+    and many article pages do (`<h1>Title</h1><p class="meta"><time>2025-03-04</time></p>`): taken
+    as the article's date (the ZIM's Date is only when the file was made) and removed from the
+    body, which would otherwise start with it. Only a <time> that nothing but the title precedes."""
+    time_element = next(root.iter("time"), None)
+    if time_element is None:
+        return None
+    shown = " ".join(_text(time_element).split())
+    try:
+        found = date.fromisoformat((time_element.get("datetime") or shown)[:10])
+    except ValueError:
+        return None
+    whole = _text(root)
+    at = whole.find(shown) if shown else -1
+    if at < 0 or whole[:at].strip():
+        return None  # a date inside the text is part of it
+    holder = time_element.getparent()
+    if holder is not None and holder is not root and " ".join(_text(holder).split()) == shown:
+        time_element = holder  # the line that holds only the date goes with it
+    _remove_keeping_tail(time_element)
+    cut.append("the page's date line")
+    return found
 
 
 def _remove_keeping_tail(element: etree._Element) -> None:
