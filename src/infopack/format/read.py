@@ -40,7 +40,7 @@ MAX_DATA_FILE_BYTES = 1024 * 1024 * 1024
 MAX_ARTICLE_BYTES = 256 * 1024 * 1024
 MAX_JSON_BYTES = 512 * 1024 * 1024
 CHUNK = 1024 * 1024
-CATALOG_FIELDS = 10
+CATALOG_FIELDS = 11
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class CatalogEntry:
     offset: int
     length: int
     media: tuple[str, ...]
+    check: str  # first 16 hex digits of the frame's SHA-256 (section 4, "Per-article check")
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ def _plain_int(value: object) -> bool:
 def _catalog_entry(number: int, row: object, source: str) -> CatalogEntry:
     if not isinstance(row, list) or len(row) != CATALOG_FIELDS:
         raise InfopackError(f"catalog entry {number} is not an array of {CATALOG_FIELDS} items", source)
-    slug, title, date, lang, summary, tags, pack, offset, length, media = row
+    slug, title, date, lang, summary, tags, pack, offset, length, media, check = row
+    if not isinstance(check, str) or not re.fullmatch(r"[0-9a-f]{16}", check):
+        raise InfopackError(f"catalog entry {number}: check must be 16 lower-case hex digits", source)
     if not all(_string(v) for v in (slug, title, date, lang, summary)) or not slug:
         raise InfopackError(f"catalog entry {number}: slug, title, date, lang and summary must be strings", source)
     if not all(_plain_int(v) for v in (pack, offset, length)):
@@ -124,7 +127,7 @@ def _catalog_entry(number: int, row: object, source: str) -> CatalogEntry:
         raise InfopackError(f"catalog entry {number}: tags must be a list of strings", source)
     if not isinstance(media, list) or not all(_string(m) and m.startswith("media/") for m in media):
         raise InfopackError(f"catalog entry {number}: media must be a list of media/... paths", source)
-    return CatalogEntry(number, slug, title, date, lang, summary, tuple(tags), pack, offset, length, tuple(media))
+    return CatalogEntry(number, slug, title, date, lang, summary, tuple(tags), pack, offset, length, tuple(media), check)
 
 
 class BundleReader:
@@ -308,6 +311,8 @@ class BundleReader:
         if entry.offset + entry.length > len(data):
             raise InfopackError(f"article {entry.slug!r} lies outside its text pack", source)
         frame = data[entry.offset : entry.offset + entry.length]
+        if hashlib.sha256(frame).hexdigest()[:16] != entry.check:
+            raise InfopackError(f"article {entry.slug!r} is damaged (its frame does not match the catalog's check)", source)
         html = _decompress(frame, decompressor or self._text_decompressor(), MAX_ARTICLE_BYTES, source)
         try:
             return html.decode("utf-8")
