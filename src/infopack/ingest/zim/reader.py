@@ -281,10 +281,13 @@ class ZimArchive:
         return pointers
 
     def _cluster_bounds(self) -> array[int]:
-        """Where each cluster must end at the latest: the next structure that starts after it."""
+        """Where each cluster must end at the latest: the next structure that starts after it.
+
+        The old title pointer list is not one of them: libzim 7 and 8 (Debian 12's zimwriterfs)
+        store it as the blob of an `X/listing/titleOrdered/v0` entry, inside a cluster, and point
+        the header at that blob."""
         header = self.header
-        starts = sorted({*self._cluster_ptrs, header.path_ptr_pos, header.cluster_ptr_pos, header.mime_list_pos, self._data_end}
-                        | ({header.title_ptr_pos} if header.has_title_list else set()))
+        starts = sorted({*self._cluster_ptrs, header.path_ptr_pos, header.cluster_ptr_pos, header.mime_list_pos, self._data_end})
         position = {start: number for number, start in enumerate(starts)}
         ends = array("Q", [0]) * len(self._cluster_ptrs)
         for number, start in enumerate(self._cluster_ptrs):
