@@ -211,8 +211,10 @@ def test_back_returns_to_the_same_rows_and_scroll_position(page, long_bundle):
     page.set_viewport_size({"width": 1000, "height": 700})
     page.goto((long_bundle / "index.html").as_uri())
     page.wait_for_function("() => document.querySelectorAll('main .list li').length === 50")
-    # Scrolling to "more" may load the next rows by itself before the click does: 100 or 150 rows.
-    page.click("main button:has-text('Show more')")
+    # Scrolling to "more" may load the next rows by itself before the click does (100 or 150 rows),
+    # and under load the button can be replaced while Playwright waits to click it: click it from
+    # the page, once, if it is still there.
+    page.evaluate("() => { const more = document.querySelector('main button.more'); if (more) more.click(); }")
     page.wait_for_function("() => document.querySelectorAll('main .list li').length >= 100")
     page.wait_for_timeout(500)
     page.locator("main .list li").nth(70).scroll_into_view_if_needed()
