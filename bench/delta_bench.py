@@ -8,6 +8,8 @@ it, so every article number after it shifts), and the next release is built twic
 - the bytes that really changed: every file of NEW that OLD does not hold with the same bytes at
   the same path (what any file-level update must carry at least);
 - `infopack delta OLD NEW` (stable rebuild) and `infopack delta OLD SCRATCH` (no --base);
+- the same OLD -> NEW delta with library.pack carried like any file (a patch) instead of derived
+  (FORMAT.md 17.1), to show what deriving it saves;
 - `rsync -a --only-write-batch` from NEW to a copy of OLD, as rsync does it locally (whole files)
   and with `--no-whole-file` (its rolling-checksum delta);
 - `apply` on a copy of OLD (checks OLD file by file, writes, switches, verifies NEW) against
@@ -35,6 +37,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the shared library generator in tests
 
 from infopack.trust.keys import generate_secret_key  # noqa: E402
 from infopack.trust.verify import verify_bundle  # noqa: E402
+from infopack.update import delta as delta_module  # noqa: E402
 from infopack.update.apply import apply_delta  # noqa: E402
 from infopack.update.delta import make_delta, read_header  # noqa: E402
 from kit.content import write_content  # noqa: E402
@@ -123,6 +126,13 @@ def run(work: Path, count: int, rounds: int, fat: bool) -> None:
     bundle = folder_bytes(new)
     delta = make_delta(old, new, work / "base.delta").delta_bytes
     delta_scratch = make_delta(old, scratch, work / "scratch.delta").delta_bytes
+    derivable = delta_module._derivable_pack
+    delta_module._derivable_pack = lambda *args: None  # library.pack then travels as a patch
+    try:
+        delta_pack_carried = make_delta(old, new, work / "carried.delta").delta_bytes
+    finally:
+        delta_module._derivable_pack = derivable
+    (work / "carried.delta").unlink()
     rsync_whole = rsync_batch(new, old, work)
     rsync_rolling = rsync_batch(new, old, work, "--no-whole-file")
     rsync_scratch = rsync_batch(scratch, old, work, "--no-whole-file")
@@ -152,12 +162,16 @@ def run(work: Path, count: int, rounds: int, fat: bool) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"bundle (NEW): {bundle:,} bytes, {len(after)} files; files that changed: {len(changed)}, {changed_bytes:,} bytes")
     print("largest changed files: " + ", ".join(f"{path} {len(data):,}" for path, data in largest))
+    pack = next((r for r in records if r.path == "library.pack"), None)
+    print(f"library.pack record: {pack.kind if pack else 'none'}"
+          + (f", {len(pack.payloads)} payloads" if pack and pack.kind == "derived" else ""))
     print("heaviest delta records: " + ", ".join(f"{r.path} {r.kind}{'+xz' if r.xz else ''} {r.size:,}" for r in heaviest))
     print("| what travels | bytes | share of the bundle | x changed bytes |")
     print("|---|---:|---:|---:|")
     for label, size in (
         ("files that really changed (NEW vs OLD, --base)", changed_bytes),
         ("`infopack delta` OLD -> NEW (--base)", delta),
+        ("`infopack delta` OLD -> NEW (--base), library.pack carried as a patch, not derived", delta_pack_carried),
         ("`infopack delta` OLD -> SCRATCH (no --base)", delta_scratch),
         ("`rsync -a --only-write-batch` (whole files, rsync's local default)", rsync_whole),
         ("`rsync -a --no-whole-file --only-write-batch`", rsync_rolling),

@@ -3,9 +3,11 @@ one article was edited and one added, both signed. For the update tests and the 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from infopack.build.assemble import build_bundle
 from infopack.trust.keys import SecretKey, generate_secret_key
 from infopack.trust.sign import sign_bundle
 from infopack.update.apply import staging_for
+from infopack.update.delta import MAGIC as DELTA_MAGIC
 from kit.content import article, link_safe_digest, run_infopack, write_content
 
 WORDS = (
@@ -157,3 +160,19 @@ def refused(delta: Path, bundle: Path, pub: Path, *extra: str) -> str:
     assert not staging_for(bundle).exists()
     assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]
     return result.stderr
+
+
+def rewrite(delta: Path, out: Path, header_change=None, body_change=None) -> Path:
+    """A copy of DELTA with its header JSON and/or body altered, as an attacker on the link would."""
+    data = delta.read_bytes()
+    (length,) = struct.unpack(">Q", data[len(DELTA_MAGIC) : len(DELTA_MAGIC) + 8])
+    start = len(DELTA_MAGIC) + 8
+    header = json.loads(data[start : start + length])
+    body = bytearray(data[start + length :])
+    if header_change:
+        header_change(header)
+    if body_change:
+        body_change(header, body)
+    raw = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    out.write_bytes(DELTA_MAGIC + struct.pack(">Q", len(raw)) + raw + bytes(body))
+    return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -15,31 +14,15 @@ import pytest
 from infopack.trust.keys import generate_secret_key
 from infopack.trust.sign import sign_bundle
 from infopack.update.apply import apply_delta, staging_for
-from infopack.update.delta import MAGIC, DeltaError, Record, make_delta, read_header
+from infopack.update.delta import DeltaError, Record, make_delta, read_header
 from kit.content import run_infopack
-from kit.releases import build, files_of, refused, set_sequence
+from kit.releases import build, files_of, refused, rewrite, set_sequence
 
 
 @pytest.fixture(scope="session")
 def update(releases, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("delta") / "update.delta"
     make_delta(releases.old, releases.new, out)
-    return out
-
-
-def rewrite(delta: Path, out: Path, header_change=None, body_change=None) -> Path:
-    """A copy of DELTA with its header JSON and/or body altered, as an attacker on the link would."""
-    data = delta.read_bytes()
-    (length,) = struct.unpack(">Q", data[len(MAGIC) : len(MAGIC) + 8])
-    start = len(MAGIC) + 8
-    header = json.loads(data[start : start + length])
-    body = bytearray(data[start + length :])
-    if header_change:
-        header_change(header)
-    if body_change:
-        body_change(header, body)
-    raw = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
-    out.write_bytes(MAGIC + struct.pack(">Q", len(raw)) + raw + bytes(body))
     return out
 
 

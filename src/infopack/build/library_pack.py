@@ -10,31 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 
-LIBRARY_PACK_NAME = "library.pack"
-MAGIC = b"infopack"
-VERSION = 1
-HEADER = struct.Struct("<8sII")  # magic, version, index length
-FAT32_FILE_LIMIT = 2**32 - 1  # a larger file cannot be copied to the FAT32 cards readers use
+# One definition of the layout, shared with `apply` (which rebuilds the file from data files).
+from infopack.format.library_pack import (
+    FAT32_FILE_LIMIT,
+    HEADER,
+    LIBRARY_PACK_NAME,
+    MAGIC,
+    VERSION,
+    library_pack_chunks,
+    pack_entry,
+)
 
-
-def library_pack_index(bundle_id: str, sequence: int, payloads: list[tuple[str, bytes]]) -> bytes:
-    """The index: compact UTF-8 JSON, payloads in the given (name) order, offsets from the data start."""
-    entries = []
-    offset = 0
-    for name, payload in payloads:
-        entries.append([name, offset, len(payload), hashlib.sha256(payload).hexdigest()])
-        offset += len(payload)
-    index = {"format": "infopack/1", "bundle": bundle_id, "sequence": sequence, "payloads": entries}
-    return json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+__all__ = ["FAT32_FILE_LIMIT", "HEADER", "LIBRARY_PACK_NAME", "library_pack_parts", "library_pack_size",
+           "read_library_pack"]
 
 
 def library_pack_parts(bundle_id: str, sequence: int, payloads: list[tuple[str, bytes]]) -> list[bytes]:
     """The file as consecutive parts (header + index, then each payload), so that a large library
     is written without joining hundreds of megabytes into one more copy."""
-    index = library_pack_index(bundle_id, sequence, payloads)
-    return [HEADER.pack(MAGIC, VERSION, len(index)) + index] + [payload for _name, payload in payloads]
+    entries = [pack_entry(name, payload) for name, payload in payloads]
+    by_name = dict(payloads)
+    return list(library_pack_chunks(bundle_id, sequence, entries, by_name.__getitem__))
 
 
 def library_pack_size(parts: list[bytes]) -> int:

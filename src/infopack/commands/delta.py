@@ -21,5 +21,6 @@ def command(old_dir: Path, new_dir: Path, out_file: Path) -> None:
     summary = make_delta(old_dir, new_dir, out_file)
     share = summary.delta_bytes / summary.changed_bytes if summary.changed_bytes else 0.0
     click.echo(f"wrote {out_file}: {summary.delta_bytes:,} bytes ({summary.carried} files carried, "
-               f"{summary.copied} copied from other paths, {summary.removed} removed; "
+               f"{summary.copied} copied from other paths, {summary.derived} rebuilt by apply from the data files, "
+               f"{summary.removed} removed; "
                f"{share:.2f}x the {summary.changed_bytes:,} bytes that changed)")

@@ -4,7 +4,9 @@ Everything is checked before anything is written (docs/FORMAT.md section 17.2): 
 signed by enough trusted keys and is not a rollback (`check_release`, shared with verify); its
 sequence is higher than BUNDLE's; BUNDLE is exactly the release the delta was made from (its
 manifest's hash, and every file's size and SHA-256, with verify's hashing); each file the delta
-carries, patches or copies gives the bytes NEW's signed manifest lists. A refusal is one line and
+carries, patches, copies or derives gives the bytes NEW's signed manifest lists (library.pack,
+`derived`, is rebuilt from NEW's data files with format/library_pack.py, streamed, and hashed
+like every other file). A refusal is one line and
 leaves BUNDLE as it was.
 
 Then the switch, built for FAT32, which has no atomic exchange of two folders, and where renaming
@@ -42,7 +44,7 @@ import shutil
 import stat
 from calendar import timegm
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,6 +52,7 @@ from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError, UsageProblem
 from infopack.format.constants import MANIFEST_NAME, SIGNATURES_DIR
 from infopack.format.datafile import read_data_file
+from infopack.format.library_pack import PackEntry
 from infopack.format.manifest import FileEntry, Manifest, parse_date, parse_manifest
 from infopack.format.names import check_bundle_path, housekeeping_root
 from infopack.trust.keys import PublicKey
@@ -70,6 +73,9 @@ from infopack.update.delta import (
     DeltaHeader,
     Record,
     apply_patch,
+    data_path_of,
+    derived_chunks,
+    derived_entries,
     read_blob,
     read_header,
     stream_blob,
@@ -100,6 +106,9 @@ class _Plan:
     signatures: list[tuple[str, bytes]]
     carried: list[tuple[Record, FileEntry]]  # records to write, with NEW's entry for each
     kept: list[FileEntry]  # NEW's files BUNDLE already holds with the same bytes at the same path
+    # A derived file's index entries, by path: worked out once (a pass over every payload) and
+    # used by the check and by the write.
+    pack_entries: dict[str, list[PackEntry]] = field(default_factory=dict)
 
 
 def _refuse(message: str, where: str | Path = "") -> DeltaError:
@@ -167,6 +176,8 @@ def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, s
             source = old_by_path.get(record.source)
             if source is None or (source.sha256, source.size) != (entry.sha256, entry.size):
                 raise _refuse(f"the update copies {record.path!r} from {record.source!r}, which does not hold its bytes")
+        elif record.kind == "derived":
+            _check_derived(record, entry, new_by_path)
         elif record.offset + record.size > body_size:
             raise _refuse(f"the update is truncated: {record.path!r} reaches past its end")
         elif record.kind == "patch":  # patches are applied in memory: both files must be small
@@ -191,10 +202,30 @@ def _plan(header: DeltaHeader, old: Manifest, new: Manifest, new_bytes: bytes, s
     return _Plan(old, new, new_bytes, signatures, carried, kept)
 
 
+def _check_derived(record: Record, entry: FileEntry, new_by_path: dict[str, FileEntry]) -> None:
+    """A derived file is made of payloads of NEW's data files, and is larger than they are: a
+    header cannot make apply read files NEW does not have or work past the file's size, nor
+    derive a data file (from itself, while it is being checked)."""
+    if record.path.startswith(DATA_PREFIX):
+        raise _refuse(f"the update derives {record.path!r}: only files outside data/ may be derived")
+    for name, _length in record.payloads:
+        source = new_by_path.get(data_path_of(name))
+        if source is None or source.size > PATCH_MAX_BYTES:
+            raise _refuse(f"the update derives {record.path!r} from payload {name!r}, which is not a data file of NEW")
+    if sum(length for _name, length in record.payloads) > entry.size:
+        raise _refuse(f"the update derives {record.path!r} from more bytes than NEW's manifest gives it")
+
+
 def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, record: Record,
                    entry: FileEntry, old_by_path: dict[str, FileEntry], plan: _Plan | None = None) -> Iterator[bytes]:
     """The chunks a record gives (patches and copies are read whole; data is streamed). PLAN lets
-    a patch outside data/ derive base64 from NEW's data files (phone.html)."""
+    a patch outside data/ derive base64 from NEW's data files (phone.html), and a derived record
+    be rebuilt from them (library.pack)."""
+    if record.kind == "derived":
+        if plan is None:
+            raise _refuse(f"the update derives {record.path!r} where nothing may be derived")
+        yield from _derived_bytes(handle, header, bundle_dir, record, plan)
+        return
     if record.kind == "data":
         chunks = stream_blob(handle, header, record.offset, record.size)
         if record.xz:
@@ -221,16 +252,34 @@ def _carried_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, reco
         patch = b"".join(unxz_stream([patch], 2 * entry.size + 1024))
     derive = None
     if plan is not None and not record.path.startswith(DATA_PREFIX):
-        derive = _deriver(handle, header, bundle_dir, plan)
+        payload_of = _payload_source(handle, header, bundle_dir, plan)
+        derive = lambda name, length: base64.b64encode(payload_of(name, length))  # noqa: E731
     try:
         yield apply_patch(old_data, patch, entry.size, derive)
     except ValueError as err:
         raise _refuse(f"the update's patch for {record.path!r}: {err}") from None
 
 
-def _deriver(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan) -> Callable[[str, int], bytes]:
-    """What a derived operation stands for: base64 of the first LENGTH payload bytes of NEW's data
-    file NAME, taken from the delta (itself checked against NEW's manifest) or from BUNDLE."""
+def _derived_bytes(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, record: Record, plan: _Plan) -> Iterator[bytes]:
+    """library.pack rebuilt from NEW's payloads (FORMAT.md 8a, 17.1), one payload in memory at a
+    time; the caller compares the result with NEW's manifest entry, as for every record."""
+    source = _payload_source(handle, header, bundle_dir, plan)
+
+    def payload_of(name: str, length: int) -> bytes:
+        try:
+            return source(data_path_of(name), length)
+        except ValueError as err:
+            raise _refuse(f"the update's {record.path!r}: {err}") from None
+
+    entries = plan.pack_entries.get(record.path)
+    if entries is None:
+        entries = plan.pack_entries[record.path] = derived_entries(record.payloads, payload_of)
+    yield from derived_chunks(plan.new.bundle.id, plan.new.bundle.sequence, entries, payload_of)
+
+
+def _payload_source(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Plan) -> Callable[[str, int], bytes]:
+    """The first LENGTH payload bytes of NEW's data file NAME, taken from the delta (itself
+    checked against NEW's manifest) or from BUNDLE: what a derived operation or record stands for."""
     new_by_path = {entry.path: entry for entry in plan.new.files}
     carried = {record.path: (record, entry) for record, entry in plan.carried}
     old_by_path = {entry.path: entry for entry in plan.old.files}
@@ -249,7 +298,7 @@ def _deriver(handle: BinaryIO, header: DeltaHeader, bundle_dir: Path, plan: _Pla
         payload = read_data_file(data, length)[1]
         if len(payload) != length:
             raise ValueError(f"derives more bytes from {name!r} than it holds")
-        return base64.b64encode(payload)
+        return payload
 
     return derive
 

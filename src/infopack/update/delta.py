@@ -5,7 +5,10 @@ that OLD lacks or holds with other bytes, the paths NEW no longer has, and the S
 manifest it applies to. A file whose bytes OLD holds under another path (a media file that only
 moved) is named, not carried; a changed file that mostly repeats OLD's file at the same path
 (index.html, phone.html: the same viewer and payloads around a new root document; a text pack
-with one article changed) travels as a patch of ranges copied from OLD and new bytes. Two runs on the same bundles give the same bytes.
+with one article changed) travels as a patch of ranges copied from OLD and new bytes.
+`library.pack`, which repeats every payload of NEW's data files, travels as a `derived` record:
+the list of payloads `apply` rebuilds it from with the layout of format/library_pack.py (kept only
+when rebuilding it here gives NEW's file exactly). Two runs on the same bundles give the same bytes.
 
 Nothing here is trusted by `apply`: it checks the result of every record against NEW's signed
 manifest. Imports only format and trust (tests/test_layers.py), so a partner's `apply` needs no
@@ -32,6 +35,16 @@ from infopack.atomic import fsync_directory
 from infopack.errors import InfopackError
 from infopack.format.constants import MANIFEST_MAX_BYTES, SIGNATURES_DIR, SIGNATURES_DIR_ENTRY
 from infopack.format.datafile import read_data_file
+from infopack.format.library_pack import (
+    HEADER as PACK_HEADER,
+)
+from infopack.format.library_pack import (
+    LIBRARY_PACK_NAME,
+    PackEntry,
+    library_pack_chunks,
+    pack_entry,
+    read_library_pack_index,
+)
 from infopack.format.manifest import FileEntry, parse_manifest
 from infopack.format.names import check_bundle_path
 from infopack.trust.sign import read_manifest_bytes
@@ -55,14 +68,17 @@ _U64 = struct.Struct(">Q")
 _U16 = struct.Struct(">H")
 PHONE_PAGE = "phone.html"
 MEDIA_PREFIX = "media/"  # photos, sound and video are compressed already: never xz
+DATA_PREFIX = "data/"
+DERIVED_LAYOUT = "library-pack/1"  # the only derived layout: FORMAT.md section 8a
+DERIVED_PAYLOADS_MAX = 1_000_000  # a hostile header must not ask for unbounded work
 XZ_PRESET = 6
 
 
 @dataclass(frozen=True)
 class Record:
     """One file of NEW the delta accounts for: `data` (its bytes are in the body), `patch` (a
-    patch against OLD's file at the same path is in the body) or `copy` (OLD holds its bytes at
-    `source`)."""
+    patch against OLD's file at the same path is in the body), `copy` (OLD holds its bytes at
+    `source`) or `derived` (library.pack of NEW's data files' `payloads`: name, length)."""
 
     path: str
     kind: str
@@ -70,6 +86,7 @@ class Record:
     size: int = 0  # bytes in the body (compressed, with xz)
     source: str = ""
     xz: bool = False  # the body bytes are an xz stream of the data or patch
+    payloads: tuple[tuple[str, int], ...] = ()  # derived: payload names (data/NAME.js) and lengths
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,7 @@ class DeltaHeader:
 @dataclass
 class DeltaSummary:
     carried: int  # files whose bytes (or patch) travel
+    derived: int  # files apply rebuilds from other files of NEW (library.pack)
     copied: int  # files taken from another path of OLD
     removed: int
     delta_bytes: int
@@ -205,6 +223,61 @@ def inline_payload_ranges(new_page: bytes, carried: dict[str, bytes]) -> list[tu
     return found
 
 
+def data_path_of(name: str) -> str:
+    """The data file holding payload NAME (FORMAT.md section 2)."""
+    return f"{DATA_PREFIX}{name}.js"
+
+
+PayloadOf = Callable[[str, int], bytes]  # (payload name, length) -> NEW's payload, or ValueError
+
+
+def derived_entries(payloads: Sequence[tuple[str, int]], payload_of: PayloadOf) -> list[PackEntry]:
+    """First pass of a derivation: each payload's index entry (its SHA-256 needs its bytes)."""
+    return [pack_entry(name, payload_of(name, length)) for name, length in payloads]
+
+
+def derived_chunks(bundle_id: str, sequence: int, entries: list[PackEntry], payload_of: PayloadOf) -> Iterator[bytes]:
+    """Second pass: library.pack's bytes, head then one payload at a time (FORMAT.md 8a)."""
+    length_of = {entry.name: entry.length for entry in entries}
+    return library_pack_chunks(bundle_id, sequence, entries, lambda name: payload_of(name, length_of[name]))
+
+
+def _derivable_pack(new_dir: Path, new_by_path: dict[str, FileEntry], entry: FileEntry,
+                    bundle_id: str, sequence: int) -> tuple[tuple[str, int], ...] | None:
+    """The payload list that rebuilds NEW's library.pack exactly from NEW's data files, or None
+    (a pack built some other way, or hand-altered: it then travels as any other file). Decided
+    by trying: the same two passes `apply` runs, hashed against NEW's manifest entry."""
+    with open(new_dir / entry.path, "rb") as handle:
+        head = handle.read(PACK_HEADER.size)
+        if len(head) == PACK_HEADER.size:
+            head += handle.read(PACK_HEADER.unpack_from(head)[2])
+    found = read_library_pack_index(head)
+    if found is None:
+        return None
+    payloads = tuple((item.name, item.length) for item in found[1])
+    if len({name for name, _length in payloads}) != len(payloads):
+        return None
+
+    def payload_of(name: str, length: int) -> bytes:
+        data_entry = new_by_path.get(data_path_of(name))
+        if data_entry is None or data_entry.size > PATCH_MAX_BYTES:
+            raise ValueError(f"no data file for payload {name!r}")
+        payload = read_data_file(_read_checked(new_dir, data_entry), length)[1]
+        if len(payload) != length:
+            raise ValueError(f"payload {name!r} is shorter than {length} bytes")
+        return payload
+
+    try:
+        entries = derived_entries(payloads, payload_of)
+        digest, size = hashlib.sha256(), 0
+        for chunk in derived_chunks(bundle_id, sequence, entries, payload_of):
+            digest.update(chunk)
+            size += len(chunk)
+    except ValueError:
+        return None
+    return payloads if (size, digest.hexdigest()) == (entry.size, entry.sha256) else None
+
+
 def _common_length(old: bytes, source: int, new: bytes, start: int) -> int:
     """How many bytes from old[source] and new[start] agree: doubling steps, then halving."""
     limit = min(len(old) - source, len(new) - start)
@@ -307,6 +380,7 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
     records: list[Record] = []
     changed_bytes = 0
     carried_data: dict[str, bytes] = {}  # data files the delta carries: phone.html may derive from them
+    new_by_path = {entry.path: entry for entry in new.files}
     for entry in new.files:
         before = old_by_path.get(entry.path)
         if before is not None and (before.sha256, before.size) == (entry.sha256, entry.size):
@@ -316,6 +390,11 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
         if source is not None:
             records.append(Record(entry.path, "copy", source=source))
             continue
+        if entry.path == LIBRARY_PACK_NAME:
+            payloads = _derivable_pack(new_dir, new_by_path, entry, new.bundle.id, new.bundle.sequence)
+            if payloads is not None:
+                records.append(Record(entry.path, "derived", payloads=payloads))
+                continue
         body: Path | bytes = new_dir / entry.path
         kind = "data"
         if before is not None and entry.size <= PATCH_MAX_BYTES and before.size <= PATCH_MAX_BYTES:
@@ -353,7 +432,8 @@ def make_delta(old_dir: Path, new_dir: Path, out_file: Path, *, check_sequence: 
     )
     total = _write_delta(out_file, render_header(header), blobs)
     return DeltaSummary(
-        carried=sum(1 for r in records if r.kind != "copy"),
+        carried=sum(1 for r in records if r.kind in ("data", "patch")),
+        derived=sum(1 for r in records if r.kind == "derived"),
         copied=sum(1 for r in records if r.kind == "copy"),
         removed=len(removed),
         delta_bytes=total,
@@ -367,6 +447,9 @@ def render_header(header: DeltaHeader) -> bytes:
     for record in header.records:
         if record.kind == "copy":
             files.append({"path": record.path, "kind": "copy", "from": record.source})
+        elif record.kind == "derived":
+            files.append({"path": record.path, "kind": "derived", "layout": DERIVED_LAYOUT,
+                          "payloads": [[name, length] for name, length in record.payloads]})
         else:
             files.append({"path": record.path, "kind": record.kind, "offset": record.offset, "size": record.size,
                           "xz": record.xz})
@@ -499,6 +582,12 @@ def _parse_header(value: object) -> DeltaHeader:
         if kind == "copy":
             fields = _obj(item, ("path", "kind", "from"), "copy record")
             records.append(Record(_safe_path(fields["path"], "path"), "copy", source=_safe_path(fields["from"], "from")))
+        elif kind == "derived":
+            fields = _obj(item, ("path", "kind", "layout", "payloads"), "derived record")
+            if fields["layout"] != DERIVED_LAYOUT:
+                raise ValueError(f"a derived record's layout is not {DERIVED_LAYOUT}")
+            records.append(Record(_safe_path(fields["path"], "path"), "derived",
+                                  payloads=_derived_payloads(fields["payloads"])))
         elif kind in ("data", "patch"):
             fields = _obj(item, ("path", "kind", "offset", "size", "xz"), f"{kind} record")
             if not isinstance(fields["xz"], bool):
@@ -506,7 +595,7 @@ def _parse_header(value: object) -> DeltaHeader:
             records.append(Record(_safe_path(fields["path"], "path"), str(kind),
                                   _int(fields["offset"], "offset"), _int(fields["size"], "size"), xz=fields["xz"]))
         else:
-            raise ValueError("a file record's kind is not data, patch or copy")
+            raise ValueError("a file record's kind is not data, patch, copy or derived")
     removed = [_safe_path(path, "removed path") for path in _list(top["removed"], "removed")]
     digest = _str(base["manifest_sha256"], "base manifest_sha256")
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -524,6 +613,21 @@ def _parse_header(value: object) -> DeltaHeader:
         records=records,
         removed=removed,
     )
+
+
+def _derived_payloads(value: object) -> tuple[tuple[str, int], ...]:
+    items = _list(value, "payloads")
+    if len(items) > DERIVED_PAYLOADS_MAX:
+        raise ValueError("a derived record lists too many payloads")
+    payloads = []
+    for item in items:
+        pair = _list(item, "payload")
+        if len(pair) != 2:
+            raise ValueError("a payload is not [name, length]")
+        payloads.append((_str(pair[0], "payload name"), _int(pair[1], "payload length")))
+    if len({name for name, _length in payloads}) != len(payloads):
+        raise ValueError("a derived record lists a payload twice")
+    return tuple(payloads)
 
 
 def read_blob(handle: BinaryIO, header: DeltaHeader, offset: int, size: int) -> bytes:
