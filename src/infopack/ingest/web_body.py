@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 from lxml import html as lxml_html
 
+from infopack.ingest.html_tree import remove_keeping_tail
+
 KEPT_TAGS = frozenset(
     "p h2 h3 h4 h5 h6 ul ol li blockquote table thead tbody tr th td img a em strong b i code pre br sub sup figure figcaption".split()
 )
@@ -89,11 +91,11 @@ def rewrite_body(
     for element in list(root.iter()):
         if element is root or not isinstance(element.tag, str):
             if not isinstance(element.tag, str) and element.getparent() is not None:
-                _remove_keep_tail(element)  # comments, processing instructions
+                remove_keeping_tail(element)  # comments, processing instructions
             continue
         tag = element.tag.lower()
         if tag in DROPPED_WITH_CONTENT:
-            _remove_keep_tail(element)
+            remove_keeping_tail(element)
             continue
         if tag == "h1":
             element.tag = tag = "h2"
@@ -111,7 +113,7 @@ def rewrite_body(
         elif tag == "img":
             name = image_name(attributes.get("src", ""))
             if name is None:
-                _remove_keep_tail(element)
+                remove_keeping_tail(element)
             else:
                 element.set("src", name)
                 element.set("alt", clean_text(attributes.get("alt", "")))
@@ -134,18 +136,6 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _remove_keep_tail(element: etree._Element) -> None:
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    previous = element.getprevious()
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
 
 
 def _drop_title_heading(root: etree._Element, title: str) -> None:
@@ -154,7 +144,7 @@ def _drop_title_heading(root: etree._Element, title: str) -> None:
         if not isinstance(child.tag, str):
             continue
         if child.tag in ("h2", "h3") and clean_text(HEADERLINK.sub("", child.text_content())).lower() == clean_text(title).lower():
-            _remove_keep_tail(child)
+            remove_keeping_tail(child)
         break
 
 
@@ -174,4 +164,4 @@ def _drop_empty(root: etree._Element) -> None:
         if element is root:
             continue
         if not element.text_content().strip() and element.find(".//img") is None:
-            _remove_keep_tail(element)
+            remove_keeping_tail(element)

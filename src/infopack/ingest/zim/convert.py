@@ -33,6 +33,7 @@ from lxml import etree
 
 from infopack.content.load import ISO_639_1
 from infopack.errors import InfopackError
+from infopack.ingest.html_tree import remove_keeping_tail
 from infopack.ingest.model import IMPORT_LINK_SCHEME, ImportedArticle, ImportedMedia, ImportFailure, ImportOptions
 from infopack.ingest.zim.languages import iso_639_1
 from infopack.ingest.zim.reader import Entry, ZimArchive, ZimError
@@ -287,12 +288,12 @@ class _Conversion:
             source = (image.get("src") or image.get("data-src") or "").strip()
             name = None if self.options.without_images else self._media(entry, source, names, media)
             if name is None:
-                _remove_keeping_tail(image)
+                remove_keeping_tail(image)
                 dropped += 1
             else:
                 image.set("src", name)
         for source in list(root.iter("source")):
-            _remove_keeping_tail(source)
+            remove_keeping_tail(source)
         if dropped and not self.options.without_images:
             notes.append(f"dropped {dropped} image{'s' if dropped != 1 else ''} not in the ZIM, not an accepted kind "
                          "or not the picture its type says")
@@ -395,7 +396,7 @@ def _drop_furniture(root: etree._Element, title: str, cut: list[str]) -> None:
         if reason:
             counts[reason] = counts.get(reason, 0) + 1
     for element in doomed:
-        _remove_keeping_tail(element)
+        remove_keeping_tail(element)
     cut.extend(f"{count} × {reason}" for reason, count in sorted(counts.items()))
 
 
@@ -437,23 +438,11 @@ def _leading_date(root: etree._Element, cut: list[str]) -> date | None:
     holder = time_element.getparent()
     if holder is not None and holder is not root and " ".join(_text(holder).split()) == shown:
         time_element = holder  # the line that holds only the date goes with it
-    _remove_keeping_tail(time_element)
+    remove_keeping_tail(time_element)
     cut.append("the page's date line")
     return found
 
 
-def _remove_keeping_tail(element: etree._Element) -> None:
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    previous = element.getprevious()
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
 
 
 def _keep_only_plain_attributes(root: etree._Element) -> None:
