@@ -17,6 +17,7 @@ from kit.browser import CHROMIUM, CHROMIUM_ARGS
 from kit.comforts import (
     ALT_CAPTION,
     BUNDLE_TITLE,
+    CRANE_ALIAS,
     KO_TITLES,
     LANTERNS,
     LONG_SLUG,
@@ -228,6 +229,28 @@ def test_suggestions_show_the_first_eight_and_work_by_keyboard(page, bundle):
     assert page.console_errors == []
 
 
+def test_a_keystroke_reads_only_suggestion_files_never_search_or_catalog_shards(page, bundle):
+    """The attack on speed: a keystroke that waits for search-index shards and catalog files (the
+    0.2-2 s keystrokes of BENCHMARKS.md). Suggestions come from the suggestion index alone, from
+    the card: no request leaves file://, and the address, title and history stay as they were."""
+    where = open_view(page, bundle, "", ".list li")
+    page.requested_urls.clear()
+    assert set(_type_and_wait(page, "ㄷㄹ")) == {KO_TITLES["crane-diary"], KO_TITLES["scroll-story"]}
+    assert set(_type_and_wait(page, "두루ㅁ")) == {KO_TITLES["crane-diary"], KO_TITLES["scroll-story"]}
+    typed = list(page.requested_urls)
+    assert typed and all(url.startswith("file://") for url in typed), typed
+    data = [url.split("/data/", 1)[1] for url in typed]
+    assert all(name.startswith(("search/s/", "search/p/")) for name in data), data
+    # An alias is suggested with its article's title, and opens that article.
+    assert _type_and_wait(page, "red") == [f"{CRANE_ALIAS} → {KO_TITLES['crane-diary']}"]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"article h1:has-text('{KO_TITLES['crane-diary']}')")
+    assert page.evaluate(WHERE) == where
+    assert page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
+    assert page.console_errors == []
+
+
 def test_images_get_visible_captions_from_alt_text_or_title(page, bundle):
     open_view(page, bundle, f"#/a/{LONG_SLUG}", "article figure")
     captions = page.eval_on_selector_all(
@@ -266,6 +289,10 @@ def test_profile_keeps_no_trace_of_contents_suggestions_related_or_random(browse
         page.keyboard.press("Enter")
         page.wait_for_selector("article h1")
         states.append(page.evaluate(WHERE))
+        page.fill("#search-input", "red")
+        page.wait_for_selector(f"#search-suggestions li:has-text('{CRANE_ALIAS}')")
+        page.click(f"#search-suggestions li:has-text('{CRANE_ALIAS}')")
+        page.wait_for_selector(f"article h1:has-text('{KO_TITLES['crane-diary']}')")
         page.fill("#search-input", "garden gui")
         page.wait_for_selector(f"#search-suggestions li:has-text('{LONG_TITLE}')")
         page.click(f"#search-suggestions li:has-text('{LONG_TITLE}')")
@@ -289,7 +316,7 @@ def test_profile_keeps_no_trace_of_contents_suggestions_related_or_random(browse
     with sqlite3.connect(shutil.copy(default / "History", tmp_path / "History.copy")) as db:
         urls = db.execute("SELECT url, title FROM urls").fetchall()
     assert urls == [(url, BUNDLE_TITLE)], urls
-    forbidden = _forbidden([*KO_TITLES.values(), LONG_TITLE, *SECTIONS, *RELATED_SAME_LANGUAGE, "ㄷㄹ", "garden gui", LONG_SLUG])
+    forbidden = _forbidden([*KO_TITLES.values(), CRANE_ALIAS, LONG_TITLE, *SECTIONS, *RELATED_SAME_LANGUAGE, "ㄷㄹ", "garden gui", LONG_SLUG])
     leaks = {}
     for path in profile.rglob("*"):
         if path.is_file():

@@ -93,7 +93,7 @@ def _syllable_key(ch: str) -> str:
     return chr(ord(ch) - final) + (FINAL_JAMO[final - 1] if final else "")
 
 
-def suggest_key(text: str) -> str:
+def suggest_key(text: str, limit: int = KEY_CHARS) -> str:
     """The key of `text` (FORMAT.md 9.6): segments as the tokenizer cuts them, folded, Hangul
     syllables split as above, one space where the text had anything between two segments."""
     normalized = normalize_text(text)
@@ -110,7 +110,7 @@ def suggest_key(text: str) -> str:
         else:
             parts.append(match.group())
         end = match.end()
-    return "".join(parts)[:KEY_CHARS]
+    return "".join(parts)[:limit]
 
 
 def initials_key(text: str) -> str:
@@ -275,18 +275,28 @@ def _head_chunks(heads: dict[str, list[list]]) -> tuple[list[str], list[dict[str
 # --- Reading it back (tests, independent readers): what search.js `suggest` does -----------------
 
 _ALL_CHOSEONG = set(CHOSEONG)
-_CONSONANT_JAMO = "".join(chr(code) for code in range(0x3131, 0x314F))
 
 
 def suggest_route(query: str) -> str:
-    """The key prefix a typed text is looked up by (search.js suggestRoute)."""
+    """The key prefix a typed text is looked up by (search.js suggestRoute): its initial consonants
+    when it is only those (ㄷㄹ); otherwise its key, less what typing may still change: jamo typed
+    after syllables (학교ㅇ -> 학교, 관ㅊ -> 관), or the last syllable's final consonant, which may
+    move on to start the next syllable (할 -> 하, on the way to 하루)."""
     text = unicodedata.normalize("NFC", query).strip()
     run = 0
     while run < len(text) and text[run] in _ALL_CHOSEONG:
         run += 1
     if run >= 2:
         return text[:run][:KEY_CHARS]
-    return suggest_key(text).rstrip(_CONSONANT_JAMO)
+    jamo = len(text)
+    while jamo > 0 and "\u3131" <= text[jamo - 1] <= "\u318e":
+        jamo -= 1
+    if jamo < len(text):
+        return suggest_key(text[:jamo])
+    key = suggest_key(text, len(text) * 2)
+    if text and SYLLABLE_FIRST <= ord(text[-1]) <= SYLLABLE_LAST and (ord(text[-1]) - SYLLABLE_FIRST) % FINALS:
+        key = key[:-1]
+    return key[:KEY_CHARS]
 
 
 def suggest_rows(payloads: dict[str, bytes], meta: dict, route: str) -> list[list]:

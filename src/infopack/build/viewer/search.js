@@ -120,7 +120,7 @@ var InfopackSearch = (function () {
   // --- Title suggestion keys (same rules as suggest.py suggest_key; FORMAT.md 9.6) ------------------
 
   var FINAL_JAMO = "ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ";
-  var CONSONANT_JAMO_RE = /[\u3131-\u314e]+$/;
+  var TRAILING_JAMO_RE = /[\u3131-\u318e]+$/;
   var ALL_CHOSEONG_RE = /^[ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ]{2,}/;
 
   function suggestKey(text, keyChars) {
@@ -143,13 +143,19 @@ var InfopackSearch = (function () {
   }
 
   /* The key prefix a typed text is looked up by: its initial consonants when it is only those
-   * (ㄷㄹ); otherwise its key without trailing consonants, which may still move on as the next
-   * syllable's initial or the initial-sound rule may turn (할 -> 하, 학교ㅇ -> 학교). */
+   * (ㄷㄹ); otherwise its key, less what typing may still change: trailing jamo typed after
+   * syllables (학교ㅇ -> 학교, 관ㅊ -> 관), or the last syllable's final consonant, which may move
+   * on to start the next syllable (할 -> 하, on the way to 하루). */
   function suggestRoute(query, keyChars) {
     var text = String(query || "").normalize("NFC").trim();
     var initials = ALL_CHOSEONG_RE.exec(text);
     if (initials) return firstCodePoints(initials[0], keyChars);
-    return suggestKey(text, keyChars).replace(CONSONANT_JAMO_RE, "");
+    var jamo = TRAILING_JAMO_RE.exec(text);
+    if (jamo) return suggestKey(text.slice(0, jamo.index), keyChars);
+    var key = suggestKey(text, Infinity);
+    var last = text.charCodeAt(text.length - 1);
+    if (last >= SYLLABLE_FIRST && last <= SYLLABLE_LAST && (last - SYLLABLE_FIRST) % FINALS) key = key.slice(0, -1);
+    return firstCodePoints(key, keyChars);
   }
 
   // --- Query planning (same rules as search.py plan_query) ------------------------------------------
