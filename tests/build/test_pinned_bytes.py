@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "69952265664e4c30fc7ee775454c1fd5da2db56ed83203ea2cbd7d06986e6efe",
-        "generated": "e6c6a32a8f8e0c46a58d177bb712ec6c27885d1883b480dbd33c934fff68b123",
+        "example": "6e165aed6a54ffba192ab2eda0698abeffdb405efdc0c1e56b4dacd037946c1d",
+        "generated": "354f4726c3475f540dd104a88b856f1790442f1236151d5128f00207bac01949",
     },
 }
 
