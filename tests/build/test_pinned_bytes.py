@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "6e165aed6a54ffba192ab2eda0698abeffdb405efdc0c1e56b4dacd037946c1d",
-        "generated": "354f4726c3475f540dd104a88b856f1790442f1236151d5128f00207bac01949",
+        "example": "4ed58f9c351360ec7ffaa117817e65dee266269f40cb7449a39b96ad1bf9ebe7",
+        "generated": "488bdba99b9775c320a598a3f72fc0b38b39249a7457b58694d8dc5cea83fe56",
     },
 }
 

@@ -284,6 +284,10 @@ var InfopackComforts = (function () {
       }
 
       input.addEventListener('input', suggest);
+      input.addEventListener('focus', function () {
+        var engine = api.searchEngine();
+        if (engine && engine.prefetchSuggestions) engine.prefetchSuggestions();
+      });
       input.addEventListener('blur', close);
       input.addEventListener('keydown', function (event) {
         var open = !box.hidden && rows.length > 0;
