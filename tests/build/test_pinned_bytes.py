@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "4ed58f9c351360ec7ffaa117817e65dee266269f40cb7449a39b96ad1bf9ebe7",
-        "generated": "488bdba99b9775c320a598a3f72fc0b38b39249a7457b58694d8dc5cea83fe56",
+        "example": "5bc8647c0e8c8039cbb04dce200473b1687696bc109cca7839a15485fe7ebbdc",
+        "generated": "135fd9865ddbfca8d3e6a770d0bc45a2fe2f6e962e7ad7c366c16b6c44bdd39d",
     },
 }
 

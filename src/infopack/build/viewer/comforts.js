@@ -286,7 +286,7 @@ var InfopackComforts = (function () {
       input.addEventListener('input', suggest);
       input.addEventListener('focus', function () {
         var engine = api.searchEngine();
-        if (engine && engine.prefetchSuggestions) engine.prefetchSuggestions();
+        if (engine && engine.readSuggestionHeads) engine.readSuggestionHeads();
       });
       input.addEventListener('blur', close);
       input.addEventListener('keydown', function (event) {

@@ -28,7 +28,7 @@ var InfopackSearch = (function () {
   var MAX_TERMS_PER_ALT = 64;
   var MAX_CACHED_SHARDS = 96;
   var MAX_CACHED_SUGGEST = 32; // suggestion files kept for the next keystrokes
-  var MAX_PREFETCHED_HEADS = 16; // fewer than the cache holds, so shards still have room
+  var MAX_HEADS_READ_AHEAD = 16; // fewer than the cache holds, so shards still have room
 
   var SEGMENT_RE = new RegExp(
     "([\\uac00-\\ud7a3]+)|([\\u3131-\\u318e]+)|([\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff]+)|" +
@@ -668,14 +668,14 @@ var InfopackSearch = (function () {
 
     /* The head files hold what the first keystrokes need (short prefixes) and are small (about 20 KB
      * in all at 100,000 articles): read them when the search box gets focus, before the typing. */
-    function prefetchSuggestions() {
-      if (!sg || sg.heads.length > MAX_PREFETCHED_HEADS) return;
+    function readSuggestionHeads() {
+      if (!sg || sg.heads.length > MAX_HEADS_READ_AHEAD) return;
       for (var i = 0; i < sg.heads.length; i++) {
         loadSuggestFile(sg.head_prefix + padded(i, sg.head_digits)).then(null, function () {});
       }
     }
 
-    return { search: search, plan: plan, suggest: sg ? suggest : null, prefetchSuggestions: prefetchSuggestions };
+    return { search: search, plan: plan, suggest: sg ? suggest : null, readSuggestionHeads: readSuggestionHeads };
   }
 
   // --- Highlighting and snippets ----------------------------------------------------------------------
