@@ -22,18 +22,24 @@ Figures (medians of --runs fresh pages; times from performance.now() inside the 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import zstandard
 
 sys.path.insert(0, str(Path(__file__).parent))
 import viewer_bench  # noqa: E402
 from viewer_bench import CHROMIUM_ARGS, WATCH, first_seen  # noqa: E402
 
+from infopack.build.pack import data_file_text, read_data_file  # noqa: E402
+from infopack.build.suggest import SuggestDoc, build_suggest_index  # noqa: E402
 from infopack.build.viewer import render_viewer  # noqa: E402
 
 PHONE = {"width": 360, "height": 740}
@@ -57,12 +63,41 @@ def embedded_root(index_html: Path) -> dict:
     return json.loads(text[start : text.index("</script>", start)])
 
 
+def with_suggestions(bundle: Path, root: dict) -> dict:
+    """A bundle cached before the title-suggestion index (docs/FORMAT.md 9.6) existed gets it here,
+    built from its catalog (slug, title, language: the generated corpus has no aliases or
+    priorities), written as data files beside the others and added to the root document, instead
+    of a rebuild of the whole library (34 minutes at 100,000 articles on this machine)."""
+    if "suggest" in root["search"]:
+        return root
+    saved = bundle / "root-suggest.json"
+    if saved.exists():
+        return json.loads(saved.read_text("utf-8"))
+    docs = []
+    for name in sorted(n for n in root["files"] if n.startswith("cat/")):
+        _name, payload = read_data_file((bundle / "data" / f"{name}.js").read_bytes(), root["files"][name][0])
+        rows = json.loads(zstandard.ZstdDecompressor().decompress(payload))
+        docs += [SuggestDoc(row[0], row[3], row[1]) for row in rows]
+    start = time.perf_counter()
+    index = build_suggest_index(docs)
+    print(f"suggestion index for {len(docs)} titles built in {time.perf_counter() - start:.0f} s: "
+          f"{len(index.payloads)} files, {sum(len(p) for p in index.payloads.values()):,} payload bytes")  # fmt: skip
+    for name, payload in index.payloads.items():
+        target = bundle / "data" / f"{name}.js"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data_file_text(name, payload))
+        root["files"][name] = [len(payload), hashlib.sha256(payload).hexdigest()]
+    root["search"]["suggest"] = index.meta
+    saved.write_text(json.dumps(root, ensure_ascii=False), "utf-8")
+    return root
+
+
 def render_pages(bundle: Path, base_src: Path | None) -> dict[str, Path]:
     """index-current.html (this checkout's viewer) and, with base_src, index-base.html."""
     source = bundle / "index.html"
     if not (bundle / "index-built.html").exists():
         (bundle / "index-built.html").write_bytes(source.read_bytes())
-    root = embedded_root(bundle / "index-built.html")
+    root = with_suggestions(bundle, embedded_root(bundle / "index-built.html"))
     pages = {"new": bundle / "index-current.html"}
     pages["new"].write_bytes(render_viewer(root, root["bundle"].get("lang") or "ko"))
     if base_src:
@@ -177,6 +212,32 @@ def measure(browser, url: str, count: int, viewport: dict, throttle: int, runs: 
     return result
 
 
+def keystrokes(browser, url: str, viewport: dict, throttle: int, runs: int, gap: int) -> dict[str, list[float]]:
+    """Only the suggestions, `gap` ms between keystrokes: per typed text, the times until the
+    index's list for it is shown. Below 180 ms the viewer's live search (started 180 ms after the
+    last keystroke) never runs between them; at 250 ms it does, and competes for the page."""
+    times: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for keys in (KOREAN_KEYS, ENGLISH_KEYS):
+            context, page = fresh_page(browser, viewport, throttle)
+            page.goto(url)
+            first_seen(page, "library")
+            page.wait_for_timeout(300)
+            for text in keys:
+                times.setdefault(text, []).append(page.evaluate(KEYSTROKE, text)[1])
+                page.wait_for_timeout(gap)
+            context.close()
+    return times
+
+
+def describe_keystrokes(name: str, times: dict[str, list[float]]) -> str:
+    after_first = sorted(t for keys in (KOREAN_KEYS, ENGLISH_KEYS) for text in keys[1:] for t in times[text])
+    p90 = after_first[int(0.9 * (len(after_first) - 1))]
+    slowest = ", ".join(f"{text} {statistics.median(values):.0f}" for text, values in times.items())
+    return (f"{name}: suggestions complete per keystroke median {statistics.median(after_first):.0f} / p90 {p90:.0f} / "
+            f"max {after_first[-1]:.0f} ms ({len(after_first)} keystrokes); medians by text: {slowest}")  # fmt: skip
+
+
 def describe(name: str, f: dict[str, float]) -> str:
     text = (f"{name}: library {f['library']:.0f} ms, article after click {f['click']:.0f} ms, "
             f"deep link cold {f['deep']:.0f} ms, first search typed {f['typed']:.0f} ms")  # fmt: skip
@@ -194,6 +255,8 @@ def main() -> None:
     parser.add_argument("--base-src", type=Path)
     parser.add_argument("--cache", type=Path, default=viewer_bench.CACHE)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--suggest-only", type=int, metavar="GAP_MS",
+                        help="measure only the suggestions, on the phone, GAP_MS between keystrokes, every viewer")  # fmt: skip
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -208,6 +271,12 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         print(f"chromium {browser.version}")
+        if args.suggest_only is not None:
+            for name, page in pages.items():
+                times = keystrokes(browser, page.as_uri(), PHONE, THROTTLE, args.runs, args.suggest_only)
+                print(describe_keystrokes(f"phone, CPU 4x slower, {args.suggest_only} ms between keystrokes, {name} viewer", times))
+            browser.close()
+            return
         for label, viewport, throttle in (("phone 360x740, CPU 4x slower", PHONE, THROTTLE), ("desktop, unthrottled", DESKTOP, 1)):
             results = {name: measure(browser, page.as_uri(), args.count, viewport, throttle, args.runs, name == "new")
                        for name, page in pages.items()}  # fmt: skip

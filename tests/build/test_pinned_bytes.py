@@ -24,8 +24,8 @@ from kit.content import EXAMPLE_CONTENT, article, write_content
 # (zstandard, Pillow, ffmpeg) -> {library: hash of every path, mtime and byte of the bundle}
 PINS = {
     ("0.25.0", "13.0.0", "5.1.9-0+deb12u1"): {
-        "example": "69952265664e4c30fc7ee775454c1fd5da2db56ed83203ea2cbd7d06986e6efe",
-        "generated": "e6c6a32a8f8e0c46a58d177bb712ec6c27885d1883b480dbd33c934fff68b123",
+        "example": "5bc8647c0e8c8039cbb04dce200473b1687696bc109cca7839a15485fe7ebbdc",
+        "generated": "135fd9865ddbfca8d3e6a770d0bc45a2fe2f6e962e7ad7c366c16b6c44bdd39d",
     },
 }
 

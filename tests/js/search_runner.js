@@ -11,6 +11,9 @@
 //   searches: [{q, lang?, limit?}]         -> [[{id, score}]] or {error}
 //   highlight: [[text, query]]             -> [[{text, match}]]
 //   snippet: [[text, query, maxChars]]     -> [string]
+//   suggestKey: [text]                     -> [key]    (title suggestions, FORMAT.md 9.6)
+//   suggestRoute: [query]                  -> [route]
+//   suggests: [{q, limit}]                 -> [{results: [{text, slug, lang, title}], loaded}]
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -48,7 +51,15 @@ async function main() {
         out.searches.push({ error: String(err && err.message) });
       }
     }
+    out.suggests = [];
+    for (const s of manifest.suggests || []) {
+      loaded.length = 0;
+      const results = await engine.suggest(s.q, s.limit || 8);
+      out.suggests.push({ results, loaded: loaded.slice() });
+    }
   }
+  if (manifest.suggestKey) out.suggestKey = manifest.suggestKey.map((t) => S.suggestKey(t, 32));
+  if (manifest.suggestRoute) out.suggestRoute = manifest.suggestRoute.map((t) => S.suggestRoute(t, 32));
   if (manifest.highlight) out.highlight = manifest.highlight.map(([t, q]) => S.highlight(t, q));
   if (manifest.snippet) out.snippet = manifest.snippet.map(([t, q, n]) => S.snippet(t, q, n));
   process.stdout.write(JSON.stringify(out));

@@ -19,6 +19,7 @@ TITLE_CAPTION = "Seedlings after two weeks"
 RELATED_SAME_LANGUAGE = ["Soil Notes", "Compost Basics"]  # most shared topics first
 RELATED_OTHER_LANGUAGE = "텃밭 가꾸기"
 UNRELATED = "Star Maps"
+CRANE_ALIAS = "Red-crowned Crane"  # an alias of crane-diary: suggested, and opens that article
 KO_TITLES = {"crane-diary": "두루미 관찰 일지", "scroll-story": "두루마리 이야기", "river-notes": "강가 관찰 기록"}
 LANTERNS = [f"Lantern Story {number:02d}" for number in range(1, 13)]
 BUNDLE_TITLE = "Comfort Shelf"
@@ -46,7 +47,8 @@ def comfort_articles() -> dict[str, str]:
         "star-maps.md": article(UNRELATED, "2025-06-09", "en", "Stars at night.", tags="[sky]"),
     }
     for number, (slug, title) in enumerate(KO_TITLES.items()):
-        articles[f"{slug}.md"] = article(title, f"2025-04-0{number + 1}", "ko", f"{title}의 본문입니다.", tags="[새]")
+        extra = {"aliases": f"[{CRANE_ALIAS}]"} if slug == "crane-diary" else {}
+        articles[f"{slug}.md"] = article(title, f"2025-04-0{number + 1}", "ko", f"{title}의 본문입니다.", tags="[새]", **extra)
     for number, title in enumerate(LANTERNS):
         articles[f"lantern-{number + 1:02d}.md"] = article(
             title, f"2025-03-{number + 1:02d}", "en", f"A story about a lantern, number {number + 1}.", tags="[lantern]"

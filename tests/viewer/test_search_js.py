@@ -248,3 +248,47 @@ def test_chromium_file_page_tokenizes_and_searches(page, tmp_path):
     assert page.evaluate("Object.keys(window).filter(k => /^Infopack/.test(k))") == ["InfopackSearch"]
     assert all(url.startswith("file://") for url in page.requested_urls), page.requested_urls
     assert page.console_errors == []
+
+
+# ------------------------------------------------------------------ title suggestions (FORMAT.md 9.6)
+
+SUGGEST_TYPED = ["ㄷㄹ", "두루ㅁ", "관ㅊ", "관차", "할", "학ㄱ", "학교ㅇ", "노동", "로도", "gar", "GARDEN G", "crane",
+                 "red", "ㅎ", "m", "mar", "market", "zzz", "학교 ", "  ㄱㅊ"]  # fmt: skip
+
+
+def test_suggestion_keys_and_routes_identical_in_node(tmp_path):
+    from infopack.build.suggest import suggest_key, suggest_route
+
+    texts = random_texts(400, seed=11) + SUGGEST_TYPED
+    out = run_node(tmp_path, {"suggestKey": texts, "suggestRoute": texts})
+    for text, key, route in zip(texts, out["suggestKey"], out["suggestRoute"]):
+        assert key == suggest_key(text), repr(text)
+        assert route == suggest_route(text), repr(text)
+
+
+def test_a_keystroke_reads_one_suggestion_file_and_finds_what_python_reads(tmp_path):
+    """The attack on speed: a keystroke that waits for several files. Each typed text reads at most
+    one suggestion file (none when search would find nothing), never a search or catalog shard."""
+    from infopack.build.search import plan_query
+    from infopack.build.suggest import SuggestDoc, build_suggest_index, suggest_route, suggest_rows
+
+    rng = random.Random(3)
+    words = ["market", "marine", "garden", "lantern", "학교", "학생", "하늘", "하루", "두루미", "관찰", "로동"]
+    docs = [SuggestDoc(f"s{i}", "ko" if i % 3 else "en", " ".join(rng.choice(words) for _ in range(rng.randint(1, 4))),
+                       aliases=["Red-crowned Crane"] if i == 7 else ()) for i in range(3000)]  # fmt: skip
+    index = build_suggest_index(docs)
+    write_payloads(index, tmp_path)
+    meta = {"version": 1, "docs": 0, "compression": "zstd", "shards": [], "suggest": index.meta}
+    out = run_node(tmp_path, {"index": {"dir": str(tmp_path), "meta": meta}, "suggests": [{"q": q} for q in SUGGEST_TYPED]})
+    for typed, answer in zip(SUGGEST_TYPED, out["suggests"]):
+        # At most one file, none when it was read for an earlier keystroke (kept) or search finds nothing.
+        assert len(answer["loaded"]) <= (1 if plan_query(typed) else 0), typed
+        assert all(name.startswith(("search/s/", "search/p/")) for name in answer["loaded"]), typed
+        slugs = {row[2] for row in suggest_rows(index.payloads, index.meta, suggest_route(typed))}
+        got = answer["results"]
+        assert len(got) <= 8 and {r["slug"] for r in got} <= slugs, typed
+        if typed in ("ㄷㄹ", "두루ㅁ", "관ㅊ", "관차", "할", "학ㄱ", "노동", "로도", "gar", "GARDEN G", "mar", "market", "red"):
+            assert got, typed  # titles that match are there, and a list of the best may not hide them
+    assert sum(len(a["loaded"]) for a in out["suggests"]) >= 5  # files were read, and kept
+    crane = out["suggests"][SUGGEST_TYPED.index("red")]["results"]
+    assert crane == [{"text": "Red-crowned Crane", "slug": "s7", "lang": "ko", "title": docs[7].title}]

@@ -46,6 +46,7 @@ from infopack.build.pack import (
 )
 from infopack.build.render import RenderedArticle, finish_html, render_article
 from infopack.build.search import SearchDoc, build_search_index
+from infopack.build.suggest import SuggestDoc, build_suggest_index
 from infopack.build.viewer import render_viewer
 from infopack.content.load import load_content
 from infopack.content.model import Article, Content
@@ -445,10 +446,14 @@ def _assemble(
     payloads.update(facet_payloads)
     payloads.update(search.payloads)
     say(f"search index: {sum(len(p) for p in search.payloads.values()):,} bytes")
+    suggest = build_suggest_index([SuggestDoc(a.slug, a.lang, a.title, a.aliases, a.priority) for a in articles])
+    payloads.update(suggest.payloads)
+    say(f"title suggestions: {sum(len(p) for p in suggest.payloads.values()):,} bytes")
+    search_meta = {**search.meta, "suggest": suggest.meta}
     if media_files:
         payloads["media"] = compress_json(media_fingerprints(media_files))
 
-    root = root_document(content, articles, payloads, slug_shards, facet_shards, search.meta, volume)
+    root = root_document(content, articles, payloads, slug_shards, facet_shards, search_meta, volume)
     ordered = sorted(payloads.items())
     files = [BundleFile(f"data/{name}.js", data_file_text(name, payload)) for name, payload in ordered]
     if not phone:

@@ -14,8 +14,6 @@ var InfopackComforts = (function () {
   var RELATED_SHOWN = 5;
   var RELATED_CANDIDATES = 24; // catalog entries looked at to find RELATED_SHOWN in the same language
   var SUGGESTIONS_SHOWN = 8;
-  var SUGGESTION_HITS = 16; // search hits whose titles are checked for the suggestions ...
-  var SUGGESTION_BATCH = 8; // ... a batch at a time: titles rank high, so the first batch usually does
 
   var STRINGS = {
     en: {
@@ -210,8 +208,9 @@ var InfopackComforts = (function () {
     }
 
     // ------------------------------------------------------------ title suggestions (ARIA combobox)
-    /* Under the search box while typing: the first eight titles the typed text matches, by the
-     * search's own rules (초성, a half-typed syllable). Arrows move, Enter opens, Escape closes. */
+    /* Under the search box while typing: the first eight titles (or aliases) that start, at one
+     * of their first words, with the typed text, checked by the search's own rules (초성, a
+     * half-typed syllable). Arrows move, Enter opens, Escape closes. */
     function wireSuggestions(input, box) {
       var rows = [];
       var active = -1;
@@ -255,6 +254,8 @@ var InfopackComforts = (function () {
         found.forEach(function (row, index) {
           var option = el('li', { role: 'option', id: optionId(index), 'aria-selected': 'false', lang: row[3] });
           api.markMatches(option, row[1], query);
+          // An alias is shown with the title of the article it opens.
+          if (row[4] && row[4] !== row[1]) option.appendChild(el('span', { 'class': 'meta', text: ' → ' + row[4] }));
           // mousedown would take focus from the box before the click arrives
           option.addEventListener('mousedown', function (event) { event.preventDefault(); });
           option.addEventListener('click', function () { choose(index); });
@@ -266,32 +267,27 @@ var InfopackComforts = (function () {
         input.setAttribute('aria-expanded', found.length ? 'true' : 'false');
         input.removeAttribute('aria-activedescendant');
       }
+      /* One small file of the title-suggestion index per new prefix (search.js `suggest`), so a
+       * keystroke never waits for search shards or catalog files. */
       function suggest() {
         var query = input.value;
         var mine = ++asked;
         var engine = api.searchEngine();
-        if (!engine || !query.trim()) { close(); return; }
+        if (!engine || !engine.suggest || !query.trim()) { close(); return; }
         var narrowed = rows.filter(function (row) { return InfopackSearch.covers(row[1], query); });
         if (narrowed.length) draw(query, narrowed, false);
-        // Each catalog entry may cost a catalog file to decode, so hits are looked at a batch at a time.
-        function titled(hits, from, found) {
-          if (mine !== asked) return null;
-          var batch = hits.slice(from, from + SUGGESTION_BATCH);
-          return Promise.all(batch.map(function (hit) { return api.entry(hit.id).then(null, function () { return null; }); })).then(function (rows) {
-            rows.forEach(function (row) { if (row && InfopackSearch.covers(row[1], query)) found.push(row); });
-            var more = from + SUGGESTION_BATCH < hits.length;
-            return found.length >= SUGGESTIONS_SHOWN || !more || mine !== asked ? found : titled(hits, from + SUGGESTION_BATCH, found);
-          });
-        }
-        engine.search(query, { limit: SUGGESTION_HITS }).then(function (hits) {
-          return titled(hits, 0, []);
-        }).then(function (found) {
-          if (!found || mine !== asked || document.activeElement !== input) return;
-          draw(query, found.slice(0, SUGGESTIONS_SHOWN), true);
+        engine.suggest(query, SUGGESTIONS_SHOWN).then(function (found) {
+          if (mine !== asked || document.activeElement !== input) return;
+          // Shaped like a catalog row where draw and choose look: [slug, text, -, lang, title].
+          draw(query, found.map(function (s) { return [s.slug, s.text, null, s.lang, s.title]; }), true);
         }, function () { if (mine === asked) close(); });
       }
 
       input.addEventListener('input', suggest);
+      input.addEventListener('focus', function () {
+        var engine = api.searchEngine();
+        if (engine && engine.readSuggestionHeads) engine.readSuggestionHeads();
+      });
       input.addEventListener('blur', close);
       input.addEventListener('keydown', function (event) {
         var open = !box.hidden && rows.length > 0;

@@ -27,6 +27,8 @@ var InfopackSearch = (function () {
   var MAX_SHARDS_PER_ALT = 4;
   var MAX_TERMS_PER_ALT = 64;
   var MAX_CACHED_SHARDS = 96;
+  var MAX_CACHED_SUGGEST = 32; // suggestion files kept for the next keystrokes
+  var MAX_HEADS_READ_AHEAD = 16; // fewer than the cache holds, so shards still have room
 
   var SEGMENT_RE = new RegExp(
     "([\\uac00-\\ud7a3]+)|([\\u3131-\\u318e]+)|([\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff]+)|" +
@@ -114,6 +116,47 @@ var InfopackSearch = (function () {
       }
     });
     return tokens;
+  }
+
+  // --- Title suggestion keys (same rules as suggest.py suggest_key; FORMAT.md 9.6) ------------------
+
+  var FINAL_JAMO = "ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ";
+  var TRAILING_JAMO_RE = /[\u3131-\u318e]+$/;
+  var ALL_CHOSEONG_RE = /^[ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ]{2,}/;
+
+  function suggestKey(text, keyChars) {
+    var parts = [];
+    var end = 0;
+    segments(normalizeText(text)).forEach(function (seg) {
+      if (parts.length && seg.start > end) parts.push(" ");
+      if (seg.kind === 1) {
+        for (var i = 0; i < seg.text.length; i++) {
+          var code = seg.text.charCodeAt(i);
+          var final = (code - SYLLABLE_FIRST) % FINALS;
+          parts.push(String.fromCharCode(code - final) + (final ? FINAL_JAMO.charAt(final - 1) : ""));
+        }
+      } else {
+        parts.push(seg.kind === 4 ? foldWord(seg.text) : seg.text);
+      }
+      end = seg.end;
+    });
+    return firstCodePoints(parts.join(""), keyChars);
+  }
+
+  /* The key prefix a typed text is looked up by: its initial consonants when it is only those
+   * (ㄷㄹ); otherwise its key, less what typing may still change: trailing jamo typed after
+   * syllables (학교ㅇ -> 학교, 관ㅊ -> 관), or the last syllable's final consonant, which may move
+   * on to start the next syllable (할 -> 하, on the way to 하루). */
+  function suggestRoute(query, keyChars) {
+    var text = String(query || "").normalize("NFC").trim();
+    var initials = ALL_CHOSEONG_RE.exec(text);
+    if (initials) return firstCodePoints(initials[0], keyChars);
+    var jamo = TRAILING_JAMO_RE.exec(text);
+    if (jamo) return suggestKey(text.slice(0, jamo.index), keyChars);
+    var key = suggestKey(text, Infinity);
+    var last = text.charCodeAt(text.length - 1);
+    if (last >= SYLLABLE_FIRST && last <= SYLLABLE_LAST && (last - SYLLABLE_FIRST) % FINALS) key = key.slice(0, -1);
+    return firstCodePoints(key, keyChars);
   }
 
   // --- Query planning (same rules as search.py plan_query) ------------------------------------------
@@ -540,7 +583,99 @@ var InfopackSearch = (function () {
       });
     }
 
-    return { search: search, plan: plan };
+    // --- title suggestions (FORMAT.md 9.6): one small file per keystroke --------------------------
+    var sg = meta.suggest;
+    var suggestCache = {}; // file name -> parsed JSON, the most recent MAX_CACHED_SUGGEST kept
+    var suggestOrder = [];
+    var utf8 = new TextDecoder("utf-8");
+
+    function loadSuggestFile(name) {
+      var at = suggestOrder.indexOf(name);
+      if (at >= 0) suggestOrder.splice(at, 1);
+      suggestOrder.push(name);
+      if (!suggestCache[name]) {
+        suggestCache[name] = Promise.resolve(loadPayload(name)).then(function (bytes) {
+          return JSON.parse(utf8.decode(unpack(bytes)));
+        });
+        suggestCache[name].catch(function () { delete suggestCache[name]; });
+      }
+      var wanted = suggestCache[name];
+      while (suggestOrder.length > MAX_CACHED_SUGGEST) delete suggestCache[suggestOrder.shift()];
+      return wanted;
+    }
+
+    // Last index whose first key is <= key (the lists start with "" or are empty).
+    function lastAtOrBefore(list, key) {
+      var lo = 0;
+      var hi = list.length;
+      while (lo < hi) {
+        var mid = (lo + hi) >> 1;
+        if (compareTerms(list[mid], key) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo - 1;
+    }
+
+    function padded(number, digits) {
+      var text = String(number);
+      while (text.length < digits) text = "0" + text;
+      return text;
+    }
+
+    /* Entries [key, text, slug, lang, word, priority, title?] whose key starts with the route:
+     * from the one shard holding them, or, when they span shards, from the prefix's head list. */
+    function suggestRows(route) {
+      var at = Math.max(0, lastAtOrBefore(sg.shards, route));
+      var next = sg.shards[at + 1];
+      if (next !== undefined && next.slice(0, route.length) === route) {
+        var chunk = lastAtOrBefore(sg.heads, route);
+        if (chunk < 0) return Promise.resolve([]);
+        return loadSuggestFile(sg.head_prefix + padded(chunk, sg.head_digits)).then(function (heads) {
+          return Object.prototype.hasOwnProperty.call(heads, route) ? heads[route] : [];
+        });
+      }
+      return loadSuggestFile(sg.shard_prefix + padded(at, sg.shard_digits)).then(function (rows) {
+        return rows.filter(function (row) { return row[0].slice(0, route.length) === route; });
+      });
+    }
+
+    /* The first `limit` titles (or aliases) for what is typed: {text, slug, lang, title}, best
+     * first, one per article, each matching the query by the search's rules (covers). */
+    function suggest(query, limit) {
+      var slots = plan(String(query || ""));
+      if (!sg || !sg.shards.length || !slots.length) return Promise.resolve([]);
+      var route = suggestRoute(query, sg.key_chars);
+      return suggestRows(route).then(function (rows) {
+        var found = rows.map(function (row, index) { return { row: row, index: index }; })
+          .filter(function (item) { return coversPlan(item.row[1], slots); });
+        found.sort(function (a, b) {
+          var x = a.row;
+          var y = b.row;
+          return (x[4] > 0) - (y[4] > 0) || (x.length > 6) - (y.length > 6) || y[5] - x[5] ||
+            x[1].length - y[1].length || a.index - b.index;
+        });
+        var seen = {};
+        var out = [];
+        for (var i = 0; i < found.length && out.length < limit; i++) {
+          var row = found[i].row;
+          if (seen[row[2]]) continue;
+          seen[row[2]] = true;
+          out.push({ text: row[1], slug: row[2], lang: row[3], title: row.length > 6 ? row[6] : row[1] });
+        }
+        return out;
+      });
+    }
+
+    /* The head files hold what the first keystrokes need (short prefixes) and are small (about 20 KB
+     * in all at 100,000 articles): read them when the search box gets focus, before the typing. */
+    function readSuggestionHeads() {
+      if (!sg || sg.heads.length > MAX_HEADS_READ_AHEAD) return;
+      for (var i = 0; i < sg.heads.length; i++) {
+        loadSuggestFile(sg.head_prefix + padded(i, sg.head_digits)).then(null, function () {});
+      }
+    }
+
+    return { search: search, plan: plan, suggest: sg ? suggest : null, readSuggestionHeads: readSuggestionHeads };
   }
 
   // --- Highlighting and snippets ----------------------------------------------------------------------
@@ -630,7 +765,10 @@ var InfopackSearch = (function () {
   // True when every part of the query matches somewhere in the text, by the same rules as the
   // highlighting (so 초성 and a half-typed last syllable count): the viewer's title suggestions.
   function covers(text, query) {
-    var slots = plan(String(query || ""));
+    return coversPlan(text, plan(String(query || "")));
+  }
+
+  function coversPlan(text, slots) {
     if (!slots.length) return false;
     var f = foldForMatching(String(text || "").normalize("NFC"));
     return slots.every(function (slot) {
@@ -701,6 +839,8 @@ var InfopackSearch = (function () {
     highlight: highlight,
     snippet: snippet,
     covers: covers,
+    suggestKey: suggestKey,
+    suggestRoute: suggestRoute,
     compareTerms: compareTerms
   };
 })();
