@@ -42,6 +42,7 @@ from infopack.build.pack import (
     train_dictionary,
 )
 from infopack.build.search import SearchDoc, build_search_index
+from infopack.build.suggest import SuggestDoc, build_suggest_index
 from infopack.build.viewer import render_viewer
 from infopack.content.load import load_content
 from infopack.content.media_kinds import media_kind
@@ -68,7 +69,7 @@ INLINE_EXPANSION = 4 / 3 + 0.01  # phone.html carries every payload again, in ba
 # SHA256SUMS lines, and its `<script>` wrapper in phone.html.
 PER_DATA_FILE_BYTES = 480
 DATA_FILE_TARGET_BYTES = 128 * 1024  # text packs hold 256 KiB, search shards ~128 KiB uncompressed
-MIN_DATA_FILES = 9  # dict, catalog, slug, facet, search language table, a text pack, a search shard, media...
+MIN_DATA_FILES = 11  # dict, catalog, slug, facet, search language table, a text pack, a search shard, media, title suggestions and their heads...
 # A media file's entry in payload `media` (path, size, SHA-256; ~90 bytes compressed), carried by
 # its data file, phone.html and library.pack (FORMAT.md section 7.1).
 MEDIA_FINGERPRINT_BYTES = 320
@@ -315,9 +316,13 @@ def _article_lines(content: Content) -> list[ArticlePlan]:
 
 
 def _search_index_bytes(articles: list[Article], rendered: list) -> int:
-    """Payload bytes of the search index the build would make for all these articles."""
+    """Payload bytes of the search index and the title-suggestion index the build would make for
+    all these articles."""
     docs = [SearchDoc(i, a.lang, a.title, a.summary, r.text, a.aliases) for i, (a, r) in enumerate(zip(articles, rendered))]
-    return sum(len(payload) for payload in build_search_index(docs).payloads.values())
+    suggest = build_suggest_index([SuggestDoc(a.slug, a.lang, a.title, a.aliases, a.priority) for a in articles])
+    return sum(len(payload) for payload in build_search_index(docs).payloads.values()) + sum(
+        len(payload) for payload in suggest.payloads.values()
+    )
 
 
 def _unique_sources(articles: list[ArticlePlan]) -> list[Path]:
