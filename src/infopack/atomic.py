@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _default_mode() -> int:
@@ -28,8 +30,13 @@ def _default_mode() -> int:
 
 
 def write_file_atomically(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write DATA to PATH atomically: a temporary file beside it, flushed, renamed over PATH, and
-    the folder flushed so the rename itself is durable.
+    """Write DATA to PATH atomically (see write_atomically)."""
+    write_atomically(path, lambda handle: handle.write(data), mode=mode)
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object], *, mode: int | None = None) -> None:
+    """Let WRITE fill a temporary file beside PATH, then flush it, rename it over PATH, and flush
+    the folder so the rename itself is durable: readers see the old file or the new one.
 
     The temporary file has a random name and is created exclusively (mkstemp: O_EXCL), so no
     name can be predicted and a link planted at any name is never written through. A failed
@@ -39,7 +46,7 @@ def write_file_atomically(path: Path, data: bytes, *, mode: int | None = None) -
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fchmod(handle.fileno(), _default_mode() if mode is None else mode)
             os.fsync(handle.fileno())

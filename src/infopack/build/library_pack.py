@@ -8,18 +8,14 @@ viewer reads each payload as a slice of it. The payloads are the same bytes as i
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 # One definition of the layout, shared with `apply` (which rebuilds the file from data files).
 from infopack.format.library_pack import (
     FAT32_FILE_LIMIT,
     HEADER,
     LIBRARY_PACK_NAME,
-    MAGIC,
-    VERSION,
     library_pack_chunks,
     pack_entry,
+    read_library_pack,
 )
 
 __all__ = ["FAT32_FILE_LIMIT", "HEADER", "LIBRARY_PACK_NAME", "library_pack_parts", "library_pack_size",
@@ -36,21 +32,3 @@ def library_pack_parts(bundle_id: str, sequence: int, payloads: list[tuple[str, 
 
 def library_pack_size(parts: list[bytes]) -> int:
     return sum(len(part) for part in parts)
-
-
-def read_library_pack(data: bytes) -> dict[str, bytes]:
-    """Inverse, for tests and independent readers: payload name -> bytes, every hash checked."""
-    if len(data) < HEADER.size:
-        raise ValueError("not a library.pack: shorter than its header")
-    magic, version, index_length = HEADER.unpack_from(data)
-    if magic != MAGIC or version != VERSION:
-        raise ValueError("not a library.pack of format version 1")
-    start = HEADER.size + index_length
-    index = json.loads(data[HEADER.size : start].decode("utf-8"))
-    payloads = {}
-    for name, offset, length, digest in index["payloads"]:
-        payload = data[start + offset : start + offset + length]
-        if len(payload) != length or hashlib.sha256(payload).hexdigest() != digest:
-            raise ValueError(f"library.pack: payload {name} is damaged")
-        payloads[name] = payload
-    return payloads

@@ -79,3 +79,21 @@ def read_library_pack_index(head: bytes) -> tuple[int, list[PackEntry]] | None:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         return None
     return start, entries
+
+
+def read_library_pack(data: bytes) -> dict[str, bytes]:
+    """A whole pack, for tests and independent readers: payload name -> bytes, every hash checked.
+    Raises ValueError for a file that is not a library.pack or a damaged payload."""
+    found = read_library_pack_index(data)
+    if found is None:
+        raise ValueError("not a library.pack of format version 1")
+    start, entries = found
+    payloads = {}
+    offset = start
+    for entry in entries:
+        payload = data[offset : offset + entry.length]
+        if len(payload) != entry.length or hashlib.sha256(payload).hexdigest() != entry.sha256:
+            raise ValueError(f"library.pack: payload {entry.name} is damaged")
+        payloads[entry.name] = payload
+        offset += entry.length
+    return payloads

@@ -137,7 +137,8 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load_strict_json(data: bytes) -> object:
+def load_strict_json(data: bytes) -> object:
+    """JSON that has one reading only: UTF-8, no repeated keys, no NaN/Infinity. Raises ValueError."""
     return json.loads(
         data.decode("utf-8"),
         object_pairs_hook=_object_without_duplicates,
@@ -266,7 +267,7 @@ def _file_lines(lines: Iterator[str]) -> Iterator[tuple[int, str]]:
 
 def _load_line(text: str, line: int, problems: ProblemList) -> object | None:
     try:
-        return _load_strict_json(text.encode("utf-8"))
+        return load_strict_json(text.encode("utf-8"))
     except RecursionError:
         problems.add(MANIFEST_NAME, "JSON nested too deeply", line)
     except ValueError as err:  # JSONDecodeError, duplicates, huge ints, NaN

@@ -25,13 +25,12 @@ import os
 import re
 import stat
 import struct
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from infopack.atomic import fsync_directory
+from infopack.atomic import write_atomically
 from infopack.errors import InfopackError
 from infopack.format.constants import MANIFEST_MAX_BYTES, SIGNATURES_DIR, SIGNATURES_DIR_ENTRY
 from infopack.format.datafile import read_data_file
@@ -45,7 +44,7 @@ from infopack.format.library_pack import (
     pack_entry,
     read_library_pack_index,
 )
-from infopack.format.manifest import FileEntry, parse_manifest
+from infopack.format.manifest import FileEntry, load_strict_json, parse_manifest
 from infopack.format.names import check_bundle_path
 from infopack.trust.sign import read_manifest_bytes
 
@@ -466,30 +465,23 @@ def render_header(header: DeltaHeader) -> bytes:
 
 
 def _write_delta(out_file: Path, header: bytes, blobs: list[tuple[str, Path | bytes]]) -> int:
-    """MAGIC, header length, header, blobs: to a temporary file beside OUT_FILE, then renamed."""
+    """MAGIC, header length, header, blobs: written atomically (a temporary file beside OUT_FILE)."""
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{out_file.name}.", suffix=".tmp", dir=out_file.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC + _U64.pack(len(header)) + header)
-            for _name, body in blobs:
-                if isinstance(body, bytes):
-                    out.write(body)
-                else:
-                    with open(body, "rb") as source:
-                        while chunk := source.read(CHUNK):
-                            out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-            total = out.tell()
-        os.replace(temporary, out_file)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    fsync_directory(out_file.parent)
+    total = 0
+
+    def write(out: BinaryIO) -> None:
+        nonlocal total
+        out.write(MAGIC + _U64.pack(len(header)) + header)
+        for _name, body in blobs:
+            if isinstance(body, bytes):
+                out.write(body)
+            else:
+                with open(body, "rb") as source:
+                    while chunk := source.read(CHUNK):
+                        out.write(chunk)
+        total = out.tell()
+
+    write_atomically(out_file, write)
     return total
 
 
@@ -498,15 +490,6 @@ def _write_delta(out_file: Path, header: bytes, blobs: list[tuple[str, Path | by
 
 class DeltaError(InfopackError):
     """The delta file is damaged, malformed or not what it claims."""
-
-
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def _int(value: object, what: str) -> int:
@@ -553,7 +536,7 @@ def read_header(handle: BinaryIO) -> DeltaHeader:
     if len(raw) != length:
         raise DeltaError("truncated header")
     try:
-        header = _parse_header(json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates))
+        header = _parse_header(load_strict_json(raw))
     except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise DeltaError(f"malformed header: {err}") from None
     header.body_start = len(start) + length
