@@ -48,7 +48,9 @@ def page(number: int, total: int) -> str:
             f"<span class=\"mw-editsection\"><a href=\"?action=edit\">edit</a></span></body></html>")
 
 
-def generate(path: Path, total: int) -> None:
+def generate(path: Path, total: int, images: list[bytes] | None = None) -> None:
+    """A ZIM of TOTAL articles with python-libzim; IMAGES are the pictures' bytes (default: stand-ins
+    that only start like a PNG, which a reader copies without decoding)."""
     from libzim.writer import Creator, Hint, Item, StringProvider
 
     class Page(Item):
@@ -79,7 +81,8 @@ def generate(path: Path, total: int) -> None:
                             "Description": "generated", "Creator": "bench", "Publisher": "bench"}.items():
             creator.add_metadata(name, value)
         for number in range(IMAGES):
-            creator.add_item(Page(f"I/image_{number}.png", "", "image/png", png + bytes([number]) * 300, False))
+            data = images[number] if images is not None else png + bytes([number]) * 300
+            creator.add_item(Page(f"I/image_{number}.png", "", "image/png", data, False))
         creator.add_item(Page("s/style.css", "", "text/css", "body{}", False))
         creator.add_item(Page("s/script.js", "", "application/javascript", "x()", False))
         for number in range(total):

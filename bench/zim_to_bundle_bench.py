@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zim_read_bench import CACHE, IMAGES, page  # noqa: E402  (the same pages as the reader benchmark)
+from zim_read_bench import CACHE, IMAGES  # noqa: E402
+from zim_read_bench import generate as generate_zim  # noqa: E402  (the same pages as the reader benchmark)
 
 WORK = CACHE / "zim-to-bundle"
 
@@ -49,44 +50,8 @@ def pictures() -> list[bytes]:
 
 
 def generate(path: Path, total: int) -> None:
-    from libzim.writer import Creator, Hint, Item, StringProvider
-
-    class Page(Item):
-        def __init__(self, item_path: str, title: str, mime: str, content: bytes | str, front: bool):
-            super().__init__()
-            self.values = (item_path, title, mime, content, front)
-
-        def get_path(self) -> str:
-            return self.values[0]
-
-        def get_title(self) -> str:
-            return self.values[1]
-
-        def get_mimetype(self) -> str:
-            return self.values[2]
-
-        def get_contentprovider(self) -> StringProvider:
-            return StringProvider(self.values[3])
-
-        def get_hints(self) -> dict:
-            return {Hint.FRONT_ARTICLE: self.values[4]}
-
-    partial = path.with_suffix(".partial")
-    with Creator(str(partial)).config_indexing(False, "eng").config_nbworkers(2) as creator:
-        creator.set_mainpath("Article_0")
-        for name, value in {"Title": "Bench wiki", "Language": "eng", "Date": "2026-01-01", "Name": "bench",
-                            "Description": "generated", "Creator": "bench", "Publisher": "bench"}.items():
-            creator.add_metadata(name, value)
-        for number, data in enumerate(pictures()):
-            creator.add_item(Page(f"I/image_{number}.png", "", "image/png", data, False))
-        creator.add_item(Page("s/style.css", "", "text/css", "body{}", False))
-        creator.add_item(Page("s/script.js", "", "application/javascript", "x()", False))
-        for number in range(total):
-            creator.add_item(Page(f"Article_{number}", f"Article {number}", "text/html", page(number, total), True))
-            if number % 10 == 0:
-                creator.add_redirection(f"Other_name_{number}", f"Other name {number}", f"Article_{number}",
-                                        {Hint.FRONT_ARTICLE: True})
-    partial.rename(path)
+    """The reader benchmark's ZIM, with real PNG pictures (the build decodes them)."""
+    generate_zim(path, total, pictures())
 
 
 def read_with_libzim(path: Path) -> int:
