@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import types
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from infopack.build.assemble import build_bundle
 from infopack.content.load import load_content
+from infopack.ingest import capture
+from infopack.ingest import text as text_reader
 from infopack.ingest.model import ImportedArticle, ImportOptions
 from infopack.ingest.orchestrate import import_sources
 from infopack.ingest.writer import write_articles
@@ -40,34 +40,29 @@ def test_links_between_imported_articles_resolve_and_others_become_text(tmp_path
     assert 'href="#/a/two"' in html["one"] and 'href="#/a/one"' in html["two"]
 
 
-@dataclass
-class _Cleaned:
-    path: Path
-    title: str
-    body_text: str
-    lines_cut: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def test_text_captures_go_through_the_capture_cleaner_all_together(tmp_path, monkeypatch):
+def test_text_captures_go_through_the_capture_cleaner_a_folder_at_a_time(tmp_path, monkeypatch):
+    # The real cleaner, watched: which captures it gets together, and that what it says reaches the
+    # article and the report (a note is added to each result to see it travel).
     seen: list[list[Path]] = []
 
-    def clean_captures(texts):
+    def watched(texts):
         seen.append([path for path, _ in texts])
-        return [_Cleaned(path, f"Clean {path.stem}", text.replace("Donate Now\n", ""), ["Donate Now"], ["site chrome cut"])
-                for path, text in texts]
+        results = capture.clean_captures(texts)
+        return [replace(result, notes=[*result.notes, "site chrome cut"]) for result in results]
 
-    monkeypatch.setitem(sys.modules, "infopack.ingest.capture", types.SimpleNamespace(clean_captures=clean_captures))
+    monkeypatch.setattr(text_reader, "clean_captures", watched)
     src = tmp_path / "src"
     src.mkdir()
     for name in ("a", "b"):
-        (src / f"{name}.txt").write_text(f"Donate Now\nThe story of {name}, told at length for the import.\n", encoding="utf-8")
+        (src / f"{name}.txt").write_text(
+            f"Donate Now\nClean {name}: a river story\n\nThe story of {name}, told at length for the import, "
+            "with a second sentence so that it reads as a paragraph.\n", encoding="utf-8")
     (src / "c.md").write_text("# Not a capture\n\nMarkdown is not cleaned.\n", encoding="utf-8")
     report = import_sources([src], tmp_path / "c", TODAY)
-    assert seen == [[src / "a.txt", src / "b.txt"]]  # one call with every capture, no Markdown
+    assert seen == [[src / "a.txt", src / "b.txt"]]  # one call with every capture of the folder, no Markdown
     rows = {o.identity: o for o in report.outcomes}
-    assert rows["src/a.txt"].lines_cut == ["Donate Now"] and "site chrome cut" in rows["src/a.txt"].problems
+    assert "Donate Now" in rows["src/a.txt"].lines_cut and "site chrome cut" in rows["src/a.txt"].problems
     titles = sorted(a.title for a in load_content(tmp_path / "c").articles)
-    assert titles == ["Clean a", "Clean b", "Not a capture"]
+    assert titles == ["Clean a: a river story", "Clean b: a river story", "Not a capture"]
     assert all("Donate Now" not in a.body for a in load_content(tmp_path / "c").articles)
     assert "Donate Now" in (src / "a.txt").read_text(encoding="utf-8")  # cut from the article, never from the source

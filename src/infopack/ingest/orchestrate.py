@@ -348,34 +348,28 @@ def _one_line(text: str) -> str:
 
 
 def start_content_dir(content_dir: Path, sources: list[Path], options: ImportOptions) -> None:
-    """Create CONTENT_DIR with an infopack.toml: from a ZIM's own metadata when one is imported
-    (and its importer can say), else a title from the folder name for staff to change."""
+    """Create CONTENT_DIR with an infopack.toml: a title from the folder name for staff to change,
+    or what a ZIM's own metadata says when one is imported."""
     content_dir.mkdir(parents=True, exist_ok=True)
     (content_dir / "articles").mkdir(exist_ok=True)
-    settings_text = None
+    settings: dict[str, object] = {
+        "title": content_dir.name.replace("-", " ").replace("_", " ").strip() or "Library",
+        "lang": options.lang or "en",
+    }
     zims = [p for p in sources if p.name.lower().endswith(".zim")]
     if zims:
-        settings_text = _zim_settings_text(zims[0])
-    if settings_text is None:
-        settings_text = settings_toml({"title": content_dir.name.replace("-", " ").replace("_", " ").strip() or "Library",
-                                       "lang": options.lang or "en"})
-    write_file_atomically(content_dir / "infopack.toml", settings_text.encode("utf-8"))
+        settings.update(_zim_settings(zims[0]))
+    write_file_atomically(content_dir / "infopack.toml", settings_toml(settings).encode("utf-8"))
 
 
-def _zim_settings_text(path: Path) -> str | None:
+def _zim_settings(path: Path) -> dict[str, object]:
+    from infopack.ingest.zim.convert import zim_settings  # lxml and the ZIM reader, only for ZIMs
+    from infopack.ingest.zim.reader import ZimError
+
     try:
-        from infopack.ingest.zim.convert import zim_settings
-    except ImportError:
-        return None
-    try:
-        settings = zim_settings(path)
-    except Exception:  # noqa: BLE001  (a ZIM whose metadata cannot be read still imports)
-        return None
-    if isinstance(settings, str):
-        return settings
-    if isinstance(settings, dict):
-        return settings_toml(settings)
-    return None
+        return zim_settings(path)
+    except ZimError:  # a ZIM whose metadata cannot be read is reported by its reader, with its articles
+        return {}
 
 
 def settings_toml(values: dict[str, object]) -> str:

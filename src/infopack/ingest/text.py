@@ -7,7 +7,7 @@
   the file name), the date from a `YYYY-MM-DD` in the file name (else the writer's default), the
   language from --lang or the script it is written in, a summary from its first sentences.
 - Text copied from a web page carries the site's menus, "Donate Now" and lists of other articles.
-  `.txt` files go through the capture cleaner (infopack.ingest.capture, all files of one import
+  `.txt` files go through the capture cleaner (infopack.ingest.capture, the files of one folder
   together, so lines repeated across pages of one site are recognised as the site's); what it cut
   is reported, never removed from the staff's own file.
 - Any encoding staff are likely to have (UTF-8, UTF-16, CP949/EUC-KR, Windows-1252) is decoded,
@@ -16,17 +16,16 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infopack.content.load import parse_article_text
 from infopack.content.media_kinds import media_kind
 from infopack.content.text_encoding import NotText, decode_text
+from infopack.ingest.capture import CleanedText, clean_captures
 from infopack.ingest.model import ImportedArticle, ImportedMedia, ImportFailure, ImportOptions
 
 MAX_TEXT_BYTES = 20 * 1024 * 1024  # a text article larger than this is not something staff wrote
@@ -53,15 +52,15 @@ def read_texts(paths: list[Path], options: ImportOptions) -> Iterator[ImportedAr
     for path, text, _ in decoded:
         if path.suffix.lower() == ".txt" and not _has_front_matter(text):
             by_folder.setdefault(path.parent, []).append((path, text))
-    cleaned: dict[Path, Any] = {}
+    cleaned: dict[Path, CleanedText] = {}
     for batch in by_folder.values():
-        cleaned.update(_clean_captures(batch))
+        cleaned.update((result.path, result) for result in clean_captures(batch))
     for path, text, note in decoded:
         notes = [note] if note else []
         if _has_front_matter(text):
             yield _with_front_matter(path, text, notes, options)
         elif path.suffix.lower() == ".txt":
-            yield _from_capture(path, text, cleaned.get(path), notes, options)
+            yield _from_capture(path, text, cleaned[path], notes, options)
         else:
             yield _from_markdown(path, text, notes, options)
 
@@ -130,56 +129,12 @@ def _from_markdown(path: Path, text: str, notes: list[str], options: ImportOptio
     return _article(path, title or _title_from_name(path), body + "\n", "md", notes, options, media=media)
 
 
-def _from_capture(path: Path, text: str, cleaned: Any, notes: list[str], options: ImportOptions) -> ImportedArticle | ImportFailure:
-    lines_cut: list[str] = []
-    if cleaned is not None:
-        title = str(getattr(cleaned, "title", "") or "")
-        body = str(getattr(cleaned, "body_text", "") or "")
-        lines_cut = [str(line) for line in getattr(cleaned, "lines_cut", [])]
-        notes = notes + [str(n) for n in getattr(cleaned, "notes", [])]
-    else:
-        title, body, lines_cut = _title_and_rest(text)
-    if not body.strip():
-        what = "empty after cleaning (every line looked like site menus or links)" if cleaned is not None and text.strip() else "empty: no text to import"
+def _from_capture(path: Path, text: str, cleaned: CleanedText, notes: list[str], options: ImportOptions) -> ImportedArticle | ImportFailure:
+    if not cleaned.body_text.strip():
+        what = "empty after cleaning (every line looked like site menus or links)" if text.strip() else "empty: no text to import"
         return ImportFailure(path, what)
-    return _article(path, title or _title_from_name(path), body.strip("\n") + "\n", "txt", notes, options, lines_cut=lines_cut)
-
-
-def _title_and_rest(text: str) -> tuple[str, str, list[str]]:
-    """Without the cleaner: the first line within the top 40 that reads like a headline (a few
-    words, not a sentence) is the title; the short lines above it (a site's menu) are cut."""
-    lines = text.strip("\n").split("\n")
-    filled = [n for n, line in enumerate(lines[:40]) if line.strip()]
-    if len(filled) >= 2 and len(lines[filled[0]].strip()) <= 150 and len(lines[filled[1]].strip()) >= 50:
-        return lines[filled[0]].strip(), "\n".join(lines[filled[0] + 1:]).strip("\n"), []  # a title, then the text
-    for number, line in enumerate(lines[:40]):
-        line = line.strip()
-        words = len(line.split())
-        if 15 <= len(line) <= 150 and words >= 3 and not line.endswith((".", "。", ":")) \
-                and "logo" not in line.lower() and "로고" not in line:
-            above = [kept.strip() for kept in lines[:number] if kept.strip()]
-            if all(len(cut) < 40 for cut in above):
-                return line, "\n".join(lines[number + 1:]).strip("\n"), above
-            break
-    return "", "\n".join(lines), []
-
-
-def _clean_captures(texts: list[tuple[Path, str]]) -> dict[Path, Any]:
-    """The capture cleaner's results by path, or nothing when the cleaner is not installed."""
-    if not texts:
-        return {}
-    try:
-        capture = importlib.import_module("infopack.ingest.capture")  # written alongside; absent: no cleaning
-    except ImportError:
-        return {}
-    clean = getattr(capture, "clean_captures", None)
-    if clean is None:
-        return {}
-    results = list(clean(texts))
-    by_path = {r.path: r for r in results if isinstance(getattr(r, "path", None), Path)}
-    if len(by_path) == len(texts) == len(results):
-        return by_path
-    return {path: result for (path, _), result in zip(texts, results, strict=False)}  # by order
+    return _article(path, cleaned.title or _title_from_name(path), cleaned.body_text.strip("\n") + "\n", "txt",
+                    notes + cleaned.notes, options, lines_cut=cleaned.lines_cut)
 
 
 def _article(path: Path, title: str, body: str, body_format: str, notes: list[str], options: ImportOptions, *,
