@@ -8,14 +8,11 @@ from pathlib import Path
 import pytest
 
 from infopack.ingest.capture import CleanedText, clean_captures
+from kit.content import SEEDS  # the real captures beside the repository, when present
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTURES = REPO / "tests" / "fixtures" / "captures"
 WEB_CAPTURES = REPO / "tests" / "fixtures" / "web" / "captures"
-SEEDS = REPO.parent / "shared" / "seeds"
-# In a worktree the seeds sit beside the main checkout, not beside this one.
-if not SEEDS.is_dir():
-    SEEDS = Path("/work/shared/seeds")
 
 CHROME_EVERYWHERE = ("Donate Now", "keep readingShow less", "Read more", "후원하기", "더 보기", "Newsletter", "뉴스레터")
 
